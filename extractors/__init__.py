@@ -1,0 +1,1 @@
+"""One module per source: URLs, fetching, parsing and the record contract it yields."""

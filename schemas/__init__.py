@@ -1,0 +1,1 @@
+"""Record contracts, warehouse tables and expectation suites. Imports nothing from the project."""

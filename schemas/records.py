@@ -1,0 +1,71 @@
+"""Record contracts: what every extractor of a domain yields, before any transform.
+
+A contract names the columns, their pandas dtypes and the primary key. Extractors yield
+plain dicts with (a subset of) these keys; `to_frame` turns them into a typed frame so that
+every later step sees the same columns whatever the source.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+#: Column set on a record that an extractor already knows to be bad. The row is kept and goes
+#: to quarantine with this reason instead of being dropped.
+REJECT_REASON = "reject_reason"
+
+
+@dataclass(frozen=True)
+class RecordContract:
+    name: str
+    columns: dict[str, str]
+    primary_key: tuple[str, ...]
+    description: str = ""
+    required: tuple[str, ...] = field(default=())
+
+    def to_frame(self, records: list[dict]) -> pd.DataFrame:
+        """Typed frame with exactly the contract's columns plus REJECT_REASON."""
+        unknown = {k for r in records for k in r} - set(self.columns) - {REJECT_REASON}
+        if unknown:
+            raise ValueError(f"{self.name}: records carry columns outside the contract: {sorted(unknown)}")
+        frame = pd.DataFrame.from_records(records, columns=[*self.columns, REJECT_REASON])
+        for column, dtype in self.columns.items():
+            frame[column] = frame[column].astype(dtype)
+        frame[REJECT_REASON] = frame[REJECT_REASON].astype("string")
+        return frame
+
+
+#: One assertion "municipality A is twinned with municipality B" as one source states it.
+#: Side A is the municipality the source is about (the German one where the source is
+#: Germany-centred); the pair is made undirected only later, in transforms.
+PARTNERSHIP_ASSERTION = RecordContract(
+    name="partnership_assertion",
+    columns={
+        "source": "string",
+        "record_key": "string",  # stable id of the assertion within its source
+        "a_name": "string",
+        "a_country": "string",  # raw: ISO code, English/German/other name
+        "a_qid": "string",
+        "a_ags": "string",
+        "a_geonames_id": "Int64",  # when the source itself states it (Wikidata P1566)
+        "a_lat": "Float64",
+        "a_lon": "Float64",
+        "b_name": "string",
+        "b_country": "string",
+        "b_qid": "string",
+        "b_geonames_id": "Int64",
+        "b_lat": "Float64",
+        "b_lon": "Float64",
+        "relation_type": "string",  # partnership | friendship | unspecified
+        "start_raw": "string",  # the date/year as the source writes it
+        "end_raw": "string",
+        "reference_url": "string",
+        "source_url": "string",
+        "extracted_at": "datetime64[ns, UTC]",
+    },
+    primary_key=("source", "record_key"),
+    required=("source", "record_key", "a_name", "b_name", "source_url", "extracted_at"),
+    description="A twinning link between two municipalities as stated by one source.",
+)
+
+RELATION_TYPES = ("partnership", "friendship", "contact", "project_partnership", "unspecified")
