@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from schemas.records import RecordContract
 
@@ -27,3 +29,17 @@ class SourceChanged(SourceError):
 
 class EmptyResult(SourceChanged):
     """A response that should hold rows held none."""
+
+
+def response_time(response) -> datetime:
+    """When the data was obtained: the response's Date header, else now.
+
+    Replaying a recording therefore yields the recording's time, so reruns are identical.
+    """
+    value = response.headers.get("Date") if response is not None else None
+    if value:
+        try:
+            return parsedate_to_datetime(value).astimezone(timezone.utc)
+        except (TypeError, ValueError):
+            pass
+    return datetime.now(timezone.utc)

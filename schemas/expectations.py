@@ -1,0 +1,67 @@
+"""Expectation suites, as data: one per staged table, checked before anything is loaded.
+
+Kept as plain specs so importing schemas never pulls in Great Expectations (slow to import);
+`transforms.quality` turns them into GX Core 1.x expectations.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pycountry
+
+from schemas.records import RELATION_TYPES
+
+#: ISO 3166-1 alpha-2 plus XK (Kosovo, user-assigned but used by the EU and GeoNames).
+ISO2_CODES = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
+#: Earliest year a twinning can plausibly start (Paderborn–Le Mans, 836) and the latest.
+FIRST_YEAR = 836
+
+
+@dataclass(frozen=True)
+class Expectation:
+    type: str  # GX expectation class name
+    kwargs: dict = field(default_factory=dict)
+    row_level: bool = True  # failing rows go to quarantine; False: the whole table fails
+
+    @property
+    def label(self) -> str:
+        target = self.kwargs.get("column") or self.kwargs.get("column_list") or ""
+        if not target and "column_A" in self.kwargs:
+            target = f"{self.kwargs['column_A']},{self.kwargs['column_B']}"
+        return f"{self.type}({target})" if target else self.type
+
+
+def partnership_source_suite(today: date | None = None) -> list[Expectation]:
+    this_year = (today or date.today()).year
+    not_null = ["source", "record_key", "municipality_a_id", "municipality_b_id", "partnership_key",
+                "source_url", "extracted_at"]
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, row_level=False),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}) for c in not_null],
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["source", "record_key"], "ignore_row_if": "never"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "a_country_code", "value_set": ISO2_CODES}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "b_country_code", "value_set": ISO2_CODES}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "is_self_pair", "value_set": [False]}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "relation_type", "value_set": list(RELATION_TYPES)}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "start_year", "min_value": FIRST_YEAR, "max_value": this_year}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "end_year", "min_value": FIRST_YEAR, "max_value": this_year}),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "end_year", "column_B": "start_year", "or_equal": True,
+            "ignore_row_if": "either_value_is_missing"}),
+    ]
+
+
+def municipality_suite() -> list[Expectation]:
+    return [
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "municipality_id"}),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "municipality_id"}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "name"}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "country_code", "value_set": ISO2_CODES}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "match_status",
+                                                    "value_set": ["resolved", "ambiguous", "unresolved"]}),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "match_score", "min_value": 0, "max_value": 1}),
+    ]
+
+
+SUITES = {"partnership_source": partnership_source_suite, "municipality": municipality_suite}

@@ -1,0 +1,125 @@
+"""The warehouse's public interface: tables downstream tools (SQL, notebooks, BI) read.
+
+Stable names, documented in README.md. Same definitions on SQLite and PostgreSQL.
+Conventions: `*_id`/`*_key` are natural text keys; timestamps are UTC; history follows
+SCD type 2 (`valid_from`, `valid_to` NULL while current, `is_current`).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+#: One row per municipality identity. `municipality_id` is `gn:<GeoNames id>` when resolved,
+#: else `wd:<QID>` or `nm:<ISO2|XX>:<normalised name>`; unresolved ones are kept and flagged.
+municipality = Table(
+    "municipality",
+    metadata,
+    Column("municipality_id", String(200), primary_key=True),
+    Column("geonames_id", BigInteger, nullable=True),
+    Column("wikidata_qid", String(20), nullable=True),
+    Column("ags", String(12), nullable=True, comment="Amtlicher Gemeindeschlüssel (German municipalities)"),
+    Column("name", Text, nullable=False, comment="canonical name (GeoNames) or the name as the source wrote it"),
+    Column("country_code", String(2), nullable=True),
+    Column("admin1_code", String(20), nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("population", BigInteger, nullable=True),
+    Column("match_method", String(20), nullable=False),
+    Column("match_score", Float, nullable=False),
+    Column("match_status", String(20), nullable=False, comment="resolved | ambiguous | unresolved"),
+    Column("first_load_id", String(64), nullable=False),
+    Column("last_load_id", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+)
+
+#: SCD2: one row per version of an undirected partnership (a pair of municipalities).
+partnership = Table(
+    "partnership",
+    metadata,
+    Column("partnership_key", String(420), primary_key=True, comment="'<municipality_id>|<municipality_id>', ids sorted"),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("valid_to", DateTime(timezone=True), nullable=True),
+    Column("is_current", Boolean, nullable=False),
+    Column("municipality_a_id", String(200), nullable=False),
+    Column("municipality_b_id", String(200), nullable=False),
+    Column("relation_type", String(30), nullable=False),
+    Column("start_year", Integer, nullable=True),
+    Column("end_year", Integer, nullable=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_partnership_current", partnership.c.is_current, partnership.c.partnership_key)
+
+#: Provenance: one row per assertion of a partnership by one source.
+partnership_source = Table(
+    "partnership_source",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("record_key", String(600), primary_key=True),
+    Column("partnership_key", String(420), nullable=False),
+    Column("raw_name_a", Text, nullable=True),
+    Column("raw_name_b", Text, nullable=True),
+    Column("raw_country_a", Text, nullable=True),
+    Column("raw_country_b", Text, nullable=True),
+    Column("relation_type", String(30), nullable=False),
+    Column("start_raw", Text, nullable=True),
+    Column("start_year", Integer, nullable=True),
+    Column("end_year", Integer, nullable=True),
+    Column("reference_url", Text, nullable=True),
+    Column("source_url", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_partnership_source_pair", partnership_source.c.partnership_key)
+
+#: Audit: one row per source per run. `run_id` is the Prefect flow-run id.
+load_run = Table(
+    "load_run",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("source", String(60), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("status", String(20), nullable=False, comment="running | loaded | failed"),
+    Column("rows_extracted", Integer, nullable=False, default=0),
+    Column("rows_new", Integer, nullable=False, default=0),
+    Column("rows_changed", Integer, nullable=False, default=0),
+    Column("rows_ended", Integer, nullable=False, default=0),
+    Column("rows_unchanged", Integer, nullable=False, default=0),
+    Column("rows_quarantined", Integer, nullable=False, default=0),
+    Column("message", Text, nullable=True),
+)
+
+#: Rejected records, with the reason and the raw record. A rejection seen again in a later
+#: run is not written twice (same source, record hash and reason).
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("record_hash", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("record_key", String(600), nullable=True),
+    Column("raw_record", JSON, nullable=False),
+    Column("first_run_id", String(64), nullable=False),
+    Column("quarantined_at", DateTime(timezone=True), nullable=False),
+)
+
+PUBLIC_TABLES = ("municipality", "partnership", "partnership_source", "load_run", "quarantine")

@@ -1,0 +1,133 @@
+"""Pure diffs between what the warehouse holds and what a run brings.
+
+The load layer only executes what these return, so history rules (SCD2, provenance, the
+municipality merge) are tested without a database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from transforms.partnerships import row_hash
+
+#: Columns whose change makes a new partnership version.
+PARTNERSHIP_VERSIONED = ["municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
+#: Columns whose change counts as a changed assertion of a source.
+ASSERTION_TRACKED = [
+    "partnership_key", "raw_name_a", "raw_name_b", "raw_country_a", "raw_country_b", "relation_type",
+    "start_raw", "start_year", "end_year", "reference_url", "source_url",
+]
+MUNICIPALITY_ATTRIBUTES = [
+    "geonames_id", "wikidata_qid", "ags", "name", "country_code", "admin1_code", "latitude", "longitude",
+    "population", "match_method", "match_score", "match_status",
+]
+#: Filled from whichever source knows them; never overwritten by a missing value.
+MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags"]
+MUNICIPALITY_DTYPES = {
+    "municipality_id": "string", "geonames_id": "Int64", "wikidata_qid": "string", "ags": "string",
+    "name": "string", "country_code": "string", "admin1_code": "string", "latitude": "Float64",
+    "longitude": "Float64", "population": "Int64", "match_method": "string", "match_score": "Float64",
+    "match_status": "string",
+}
+MUNICIPALITY_MATCH = ["geonames_id", "name", "country_code", "admin1_code", "latitude", "longitude",
+                      "population", "match_method", "match_score", "match_status"]
+
+
+@dataclass
+class AssertionDiff:
+    new: pd.DataFrame  # not in the warehouse for this source
+    changed: pd.DataFrame  # tracked content changed
+    reopened: pd.DataFrame  # ended before, asserted again
+    touched: pd.DataFrame  # same content, seen again later (only last_seen moves)
+    ended: pd.DataFrame  # current in the warehouse, absent from this full extract
+    unchanged: int
+
+
+def diff_assertions(existing: pd.DataFrame, incoming: pd.DataFrame) -> AssertionDiff:
+    """Compare one source's full extract with its rows in `partnership_source`.
+
+    `existing` has record_key, row_hash, is_current, last_seen; `incoming` has record_key,
+    row_hash, last_seen and the tracked columns.
+    """
+    merged = incoming.merge(
+        existing[["record_key", "row_hash", "is_current", "last_seen"]].rename(
+            columns={"row_hash": "old_hash", "is_current": "old_current", "last_seen": "old_last_seen"}),
+        on="record_key", how="left", indicator=True)
+    known = merged["_merge"] == "both"
+    was_current = merged["old_current"].fillna(False).astype(bool)
+    same_hash = merged["row_hash"] == merged["old_hash"]
+    later = _utc(merged["last_seen"]) > _utc(merged["old_last_seen"])
+    new = merged[~known]
+    reopened = merged[known & ~was_current]
+    changed = merged[known & was_current & ~same_hash]
+    touched = merged[known & was_current & same_hash & later.fillna(False)]
+    unchanged = int((known & was_current & same_hash & ~later.fillna(False)).sum())
+    gone = existing[existing["is_current"].astype(bool) & ~existing["record_key"].isin(incoming["record_key"])]
+    drop = ["old_hash", "old_current", "old_last_seen", "_merge"]
+    return AssertionDiff(new.drop(columns=drop), changed.drop(columns=drop), reopened.drop(columns=drop),
+                         touched.drop(columns=drop), gone, unchanged)
+
+
+@dataclass
+class VersionDiff:
+    inserts: pd.DataFrame  # new versions (new pairs, changed pairs, reappeared pairs)
+    closes: pd.Series  # partnership_keys whose current version ends now
+    new: int
+    changed: int
+    ended: int
+
+
+def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame) -> VersionDiff:
+    """SCD2: compare current partnership versions with the consolidated state of all sources."""
+    incoming = consolidated.copy()
+    incoming["row_hash"] = row_hash(incoming, PARTNERSHIP_VERSIONED)
+    merged = incoming.merge(current[["partnership_key", "row_hash"]].rename(columns={"row_hash": "old_hash"}),
+                            on="partnership_key", how="left")
+    is_new = merged["old_hash"].isna()
+    is_changed = merged["old_hash"].notna() & (merged["old_hash"] != merged["row_hash"])
+    ended = current.loc[~current["partnership_key"].isin(incoming["partnership_key"]), "partnership_key"]
+    changed_keys = merged.loc[is_changed, "partnership_key"]
+    inserts = merged[is_new | is_changed].drop(columns=["old_hash"])
+    return VersionDiff(inserts, pd.concat([changed_keys, ended], ignore_index=True),
+                       int(is_new.sum()), int(is_changed.sum()), len(ended))
+
+
+def merge_municipalities(existing: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows to insert, rows to update) for the `municipality` table.
+
+    Identifiers (QID, AGS) fill gaps from any source; the match itself is replaced only by a
+    better-scored one, so two sources resolving the same place differently don't flip-flop.
+    """
+    incoming = typed(incoming, MUNICIPALITY_DTYPES).drop_duplicates("municipality_id")
+    existing = typed(existing, MUNICIPALITY_DTYPES)
+    inserts = incoming[~incoming["municipality_id"].isin(existing["municipality_id"])].copy()
+    inserts["row_hash"] = row_hash(inserts, MUNICIPALITY_ATTRIBUTES)
+    old = existing.set_index("municipality_id")
+    new = incoming[incoming["municipality_id"].isin(existing["municipality_id"])].set_index("municipality_id")
+    if new.empty:
+        return inserts, new.reset_index().assign(row_hash=pd.Series(dtype="string"))
+    old = old.loc[new.index]
+    merged = old[MUNICIPALITY_ATTRIBUTES].copy()
+    for column in MUNICIPALITY_IDENTIFIERS:
+        merged[column] = old[column].where(old[column].notna(), new[column])
+    better = new["match_score"].astype(float) > old["match_score"].astype(float)
+    for column in MUNICIPALITY_MATCH:
+        merged[column] = old[column].where(~better, new[column])
+    merged = merged.reset_index()
+    merged["row_hash"] = row_hash(merged, MUNICIPALITY_ATTRIBUTES)
+    updates = merged[merged["row_hash"].values != old["row_hash"].values]
+    return inserts, updates
+
+
+def typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Same dtypes whether a frame comes from a transform or from the database, so hashes agree."""
+    return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})
+
+
+def _utc(values: pd.Series) -> pd.Series:
+    """Timestamps as UTC, whether they come tz-aware (pandas) or naive UTC (SQLite)."""
+    parsed = pd.to_datetime(values, utc=False, errors="coerce")
+    if getattr(parsed.dt, "tz", None) is None:
+        return parsed.dt.tz_localize("UTC")
+    return parsed.dt.tz_convert("UTC")

@@ -1,0 +1,150 @@
+"""Pure, vectorised steps from raw partnership assertions to a staged frame ready to load.
+
+raw assertions → clean (names, countries, years) → dedupe → identities → undirected pairs.
+Rows are never dropped silently: every step that rejects a row returns it with a reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+
+import pandas as pd
+
+from schemas.records import REJECT_REASON, RELATION_TYPES
+from transforms.countries import to_iso2
+
+#: Which relation wins when sources disagree about the same pair: the most specific statement.
+RELATION_PRIORITY = {name: rank for rank, name in enumerate(
+    ("partnership", "friendship", "project_partnership", "contact", "unspecified"))}
+assert set(RELATION_PRIORITY) == set(RELATION_TYPES)
+
+_APPROXIMATE = r"(?i)\?|\bc\.|\bca\.|\bcirca\b|\bum\b|\babout\b|\baround\b"
+
+
+def clean(frame: pd.DataFrame) -> pd.DataFrame:
+    """Decode HTML entities and markup remnants, map countries to ISO2, read years."""
+    out = frame.copy()
+    for side in ("a", "b"):
+        out[f"{side}_name"] = clean_names(out[f"{side}_name"])
+        out[f"{side}_country_code"] = to_iso2(out[f"{side}_country"])
+    out["start_year"] = parse_year(out["start_raw"])
+    out["end_year"] = parse_year(out["end_raw"])
+    out["start_approximate"] = out["start_raw"].str.contains(_APPROXIMATE, regex=True).fillna(False).astype(bool)
+    out["relation_type"] = out["relation_type"].fillna("unspecified")
+    unknown_relation = ~out["relation_type"].isin(RELATION_TYPES)
+    out = add_reason(out, unknown_relation, "unknown relation_type " + out["relation_type"].astype(str))
+    return out
+
+
+def clean_names(names: pd.Series) -> pd.Series:
+    """HTML entities decoded, wiki/markup remnants and whitespace runs removed; scripts kept."""
+    unique = names.dropna().unique()
+    decoded = {value: html.unescape(html.unescape(value)) for value in unique}  # '&amp;amp;' happens
+    cleaned = names.map(decoded, na_action="ignore").astype("string")
+    cleaned = (
+        cleaned.str.replace(r"<[^>]+>", " ", regex=True)
+        .str.replace(r"\[\[|\]\]|'''|''", "", regex=True)
+        .str.replace(r"[\u00a0\s]+", " ", regex=True)
+        .str.strip(" ,;")
+    )
+    return cleaned.mask(cleaned == "")
+
+
+def parse_year(raw: pd.Series) -> pd.Series:
+    """The first 3–4 digit year in a date written any way ('1958?', 'c. 1990', 'seit 04.11.2005').
+
+    No plausibility check here: out-of-range years are the quality gate's to reject.
+    """
+    text = raw.astype("string")
+    iso = text.str.extract(r"^\+?(-?\d{3,4})-\d{2}", expand=False)  # ISO dates: year first
+    free = text.str.extract(r"(?<!\d)(\d{3,4})(?!\d)", expand=False)
+    # German dates "04.11.2005": the year is the last number, not the first.
+    german = text.str.extract(r"\d{1,2}\.\s?\d{1,2}\.\s?(\d{4})", expand=False)
+    year = iso.fillna(german).fillna(free)
+    return pd.to_numeric(year, errors="coerce").astype("Int64")
+
+
+def add_reason(frame: pd.DataFrame, mask: pd.Series, reason: pd.Series | str) -> pd.DataFrame:
+    """Append a rejection reason to the rows in `mask`, keeping earlier reasons."""
+    out = frame.copy()
+    reason = pd.Series(reason, index=out.index, dtype="string") if isinstance(reason, str) else reason.astype("string")
+    current = out[REJECT_REASON].astype("string")
+    combined = current.where(current.isna(), current + "; ") .fillna("") + reason
+    out[REJECT_REASON] = current.mask(mask.fillna(False).astype(bool), combined)
+    return out
+
+
+def split_rejected(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rejected = frame[REJECT_REASON].notna()
+    return frame[~rejected].copy(), frame[rejected].copy()
+
+
+def dedupe(frame: pd.DataFrame, key: tuple[str, ...] = ("source", "record_key")) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Exact duplicate rows collapse to one; a key repeated with other content is rejected.
+
+    Returns (unique rows, rows rejected as conflicting duplicates). The first occurrence wins.
+    """
+    content = [c for c in frame.columns if c != REJECT_REASON]
+    exact = frame.duplicated(subset=content, keep="first")
+    unique = frame[~exact]
+    conflicting = unique.duplicated(subset=list(key), keep="first")
+    rejected = add_reason(unique[conflicting], pd.Series(True, index=unique[conflicting].index),
+                          "duplicate record_key with different content")
+    return unique[~conflicting].copy(), rejected
+
+
+def municipality_ids(resolved: pd.DataFrame, names: pd.Series, qids: pd.Series) -> pd.Series:
+    """The identity key: GeoNames id when resolved, else the Wikidata QID, else country + name."""
+    from transforms.identity import normalise_name
+
+    geonames = resolved["geonames_id"]
+    by_gn = "gn:" + geonames.astype("string")
+    by_qid = "wd:" + qids.astype("string")
+    country = resolved["country_code"].astype("string").fillna("XX") if "country_code" in resolved else "XX"
+    by_name = "nm:" + country + ":" + normalise_name(names.astype("string"))
+    return by_gn.where(geonames.notna(), by_qid.where(qids.notna(), by_name)).astype("string")
+
+
+def pair(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undirected pair: A–B and B–A get the same `partnership_key` (ids sorted)."""
+    out = frame.copy()
+    a, b = out["municipality_a_id"], out["municipality_b_id"]
+    low = a.where(a <= b, b)
+    high = b.where(a <= b, a)
+    out["partnership_key"] = (low + "|" + high).astype("string")
+    out["is_self_pair"] = (a == b).fillna(False).astype(bool)
+    return out
+
+
+def consolidate(assertions: pd.DataFrame) -> pd.DataFrame:
+    """One row per partnership from all current assertions of all sources.
+
+    Relation: the most specific any source states; start: the earliest; end: the latest.
+    """
+    columns = ["partnership_key", "municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
+    if assertions.empty:
+        return pd.DataFrame(columns=columns)
+    frame = assertions.copy()
+    frame["relation_rank"] = frame["relation_type"].map(RELATION_PRIORITY).fillna(len(RELATION_PRIORITY))
+    grouped = frame.groupby("partnership_key", sort=True)
+    out = pd.DataFrame({
+        "relation_rank": grouped["relation_rank"].min(),
+        "start_year": grouped["start_year"].min(),
+        "end_year": grouped["end_year"].max(),
+    }).reset_index()
+    by_rank = {rank: name for name, rank in RELATION_PRIORITY.items()}
+    out["relation_type"] = out["relation_rank"].astype(int).map(by_rank)
+    ids = out["partnership_key"].str.split("|", n=1, expand=True)
+    out["municipality_a_id"], out["municipality_b_id"] = ids[0], ids[1]
+    for year in ("start_year", "end_year"):
+        out[year] = out[year].astype("Int64")
+    return out[columns]
+
+
+def row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Stable content hash of the given columns (NA and '' kept apart)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="string")
+    parts = [frame[c].astype("string").fillna("\x00") for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f")
+    return joined.map(lambda text: hashlib.sha256(text.encode()).hexdigest()).astype("string")

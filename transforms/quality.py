@@ -1,0 +1,103 @@
+"""Quality gate: run an expectation suite from `schemas.expectations` with GX Core 1.x.
+
+Ephemeral context, no network, no files. Row-level failures come back as reasons per row
+(for quarantine); table-level failures make the whole frame fail. GX is imported lazily
+because importing it takes seconds, and flows/deployments should not pay that at import.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import pandas as pd
+
+from schemas.expectations import SUITES, Expectation
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("TQDM_DISABLE", "1")  # GX's metric progress bars would flood task logs
+
+_LOCK = threading.Lock()  # the ephemeral context is shared; validations run one at a time
+
+
+@dataclass
+class QualityReport:
+    suite: str
+    rows: int
+    success: bool
+    row_reasons: pd.Series  # index of the validated frame → "; "-joined failed expectations
+    table_failures: list[str] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)  # one summary row per expectation
+
+    @property
+    def failing_rows(self) -> int:
+        return int(self.row_reasons.notna().sum())
+
+
+def validate(frame: pd.DataFrame, suite: str, **suite_kwargs) -> QualityReport:
+    expectations = SUITES[suite](**suite_kwargs)
+    data = _gx_friendly(frame)
+    with _LOCK:
+        validation = _validation_definition(suite, tuple(expectations))
+        result = validation.run(batch_parameters={"dataframe": data},
+                                result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0})
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
+    table_failures, summary = [], []
+    for expectation, outcome in zip(expectations, result.results):
+        details = outcome.result or {}
+        failed_index = list(details.get("unexpected_index_list") or [])
+        summary.append({
+            "expectation": expectation.label,
+            "success": bool(outcome.success),
+            "unexpected_count": int(details.get("unexpected_count") or 0),
+            "unexpected_percent": round(float(details.get("unexpected_percent") or 0.0), 3),
+            "exception": (outcome.exception_info or {}).get("exception_message") if not outcome.success else None,
+        })
+        if outcome.success:
+            continue
+        if expectation.row_level and failed_index:
+            hit = pd.Series(False, index=frame.index)
+            hit.loc[failed_index] = True
+            reasons = reasons.mask(hit & reasons.isna(), "failed " + expectation.label)
+            reasons = reasons.mask(hit & reasons.notna() & ~reasons.str.contains(expectation.label, regex=False),
+                                   reasons + "; failed " + expectation.label)
+        else:
+            table_failures.append(f"failed {expectation.label}: {summary[-1]['exception'] or details}")
+    return QualityReport(suite, len(frame), not table_failures and reasons.isna().all(), reasons, table_failures, summary)
+
+
+def _gx_friendly(frame: pd.DataFrame) -> pd.DataFrame:
+    """Nullable extension dtypes (pd.NA) trip some GX metrics; give it NaN/None instead."""
+    out = frame.copy()
+    for column in out.columns:
+        dtype = out[column].dtype
+        if isinstance(dtype, pd.Int64Dtype) or isinstance(dtype, pd.Float64Dtype):
+            out[column] = out[column].astype("float64")
+        elif isinstance(dtype, pd.StringDtype) or isinstance(dtype, pd.BooleanDtype):
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _validation_definition(suite_name: str, expectations: tuple[Expectation, ...]):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    context = _context()
+    name = f"{suite_name}-{abs(hash(expectations))}"
+    asset = context.data_sources.get("staged").add_dataframe_asset(name=name)
+    batch = asset.add_batch_definition_whole_dataframe(name)
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in expectations:
+        suite.add_expectation(getattr(gxe, expectation.type)(**expectation.kwargs))
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+
+
+@lru_cache(maxsize=1)
+def _context():
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.data_sources.add_pandas(name="staged")
+    return context

@@ -1,0 +1,237 @@
+"""Load layer: one source's staged frames into the warehouse, in one transaction.
+
+The history rules live in `transforms.history` (pure); here they are executed with bulk
+statements (executemany), the same code on SQLite and PostgreSQL. Any failure rolls the
+whole source back, so the warehouse is exactly as it was; the audit row then says why.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+import pandas as pd
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, select, update
+from sqlalchemy.engine import Connection
+
+from schemas import warehouse as W
+from transforms.history import diff_assertions, diff_versions, merge_municipalities
+from transforms.partnerships import consolidate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_URL = "sqlite:///warehouse.db"
+
+
+class LoadRefused(Exception):
+    """The staged data would shrink the warehouse beyond the allowed share; nothing written."""
+
+
+@dataclass
+class LoadCounts:
+    rows_extracted: int = 0
+    rows_new: int = 0
+    rows_changed: int = 0
+    rows_ended: int = 0
+    rows_unchanged: int = 0
+    rows_quarantined: int = 0
+    partnerships_new: int = 0
+    partnerships_changed: int = 0
+    partnerships_ended: int = 0
+    municipalities_new: int = 0
+    municipalities_changed: int = 0
+
+
+def make_engine(url: str = DEFAULT_URL) -> Engine:
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # readers (BI) don't block the nightly load
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    W.metadata.create_all(engine)
+
+
+def start_run(engine: Engine, run_id: str, source: str, started_at: datetime | None = None) -> None:
+    """Audit row first, in its own transaction, so a crash still leaves a trace."""
+    started_at = started_at or datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(W.load_run.delete().where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source)))
+        conn.execute(insert(W.load_run).values(run_id=run_id, source=source, started_at=started_at, status="running",
+                                               rows_extracted=0, rows_new=0, rows_changed=0, rows_ended=0,
+                                               rows_unchanged=0, rows_quarantined=0))
+
+
+def fail_run(engine: Engine, run_id: str, source: str, message: str, counts: LoadCounts | None = None) -> None:
+    values = {"status": "failed", "finished_at": datetime.now(timezone.utc), "message": message[:4000]}
+    if counts:
+        values.update(_audit_counts(counts))
+    with engine.begin() as conn:
+        result = conn.execute(update(W.load_run).where(
+            and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source)).values(**values))
+        if result.rowcount == 0:
+            conn.execute(insert(W.load_run).values(run_id=run_id, source=source, started_at=values["finished_at"],
+                                                   **{**_audit_counts(counts or LoadCounts()), **values}))
+
+
+def load_source(
+    engine: Engine,
+    *,
+    run_id: str,
+    source: str,
+    assertions: pd.DataFrame,
+    municipalities: pd.DataFrame,
+    rejected: pd.DataFrame,
+    rows_extracted: int,
+    max_shrink: float = 0.5,
+    now: datetime | None = None,
+) -> LoadCounts:
+    """Replace one source's contribution with a full extract, keeping history.
+
+    `assertions`: staged rows for `partnership_source` (with partnership_key, row_hash,
+    last_seen…); `municipalities`: identities they refer to; `rejected`: rows for quarantine.
+    """
+    boundary = now or datetime.now(timezone.utc)
+    counts = LoadCounts(rows_extracted=rows_extracted)
+    with engine.begin() as conn:
+        existing = read_frame(conn, select(
+            W.partnership_source.c.record_key, W.partnership_source.c.row_hash,
+            W.partnership_source.c.is_current, W.partnership_source.c.last_seen,
+        ).where(W.partnership_source.c.source == source))
+        _refuse_shrink(source, existing, assertions, max_shrink)
+
+        counts.municipalities_new, counts.municipalities_changed = _load_municipalities(conn, municipalities, run_id)
+        _load_assertions(conn, source, existing, assertions, boundary, run_id, counts)
+        _load_versions(conn, boundary, run_id, counts)
+        counts.rows_quarantined = len(rejected)
+        _load_quarantine(conn, source, rejected, run_id, boundary)
+        conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
+                     .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
+    return counts
+
+
+def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame, max_shrink: float) -> None:
+    current = int(existing["is_current"].astype(bool).sum()) if len(existing) else 0
+    if current and len(assertions) < (1 - max_shrink) * current:
+        raise LoadRefused(
+            f"{source}: this run has {len(assertions)} valid rows but the warehouse holds {current} current ones; "
+            f"loading would end {current - len(assertions)} of them (more than {max_shrink:.0%}). Nothing was "
+            f"written. If the source really shrank, rerun with a higher --max-shrink.")
+
+
+def _load_municipalities(conn: Connection, incoming: pd.DataFrame, run_id: str) -> tuple[int, int]:
+    existing = read_frame(conn, select(W.municipality))
+    inserts, updates = merge_municipalities(existing, incoming)
+    if len(inserts):
+        rows = inserts.assign(first_load_id=run_id, last_load_id=run_id)
+        conn.execute(insert(W.municipality), records(rows, W.municipality))
+    if len(updates):
+        columns = [c for c in updates.columns if c in W.municipality.c and c != "municipality_id"]
+        statement = (update(W.municipality)
+                     .where(W.municipality.c.municipality_id == bindparam("key"))
+                     .values({c: bindparam(c) for c in [*columns, "last_load_id"]}))
+        rows = updates.assign(last_load_id=run_id).rename(columns={"municipality_id": "key"})
+        conn.execute(statement, records(rows, None, [*columns, "last_load_id", "key"]))
+    return len(inserts), len(updates)
+
+
+def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts: LoadCounts) -> None:
+    table = W.partnership_source
+    diff = diff_assertions(existing, incoming)
+    fresh = diff.new.assign(first_seen=diff.new["last_seen"])
+    if len(fresh):
+        conn.execute(insert(table), records(fresh.assign(is_current=True, ended_at=None, load_id=run_id), table))
+    rewrite = pd.concat([diff.changed, diff.reopened, diff.touched], ignore_index=True)
+    if len(rewrite):
+        columns = [c for c in rewrite.columns if c in table.c and c not in ("source", "record_key", "first_seen")]
+        statement = (update(table)
+                     .where(and_(table.c.source == bindparam("k_source"), table.c.record_key == bindparam("k_record")))
+                     .values({c: bindparam(c) for c in [*columns, "is_current", "ended_at", "load_id"]}))
+        rows = rewrite.assign(is_current=True, ended_at=None, load_id=run_id, k_source=source,
+                              k_record=rewrite["record_key"])
+        conn.execute(statement, records(rows, None, [*columns, "is_current", "ended_at", "load_id", "k_source", "k_record"]))
+    if len(diff.ended):
+        statement = (update(table)
+                     .where(and_(table.c.source == source, table.c.record_key == bindparam("k_record")))
+                     .values(is_current=False, ended_at=boundary, load_id=run_id))
+        conn.execute(statement, [{"k_record": key} for key in diff.ended["record_key"]])
+    counts.rows_new = len(diff.new) + len(diff.reopened)
+    counts.rows_changed = len(diff.changed)
+    counts.rows_ended = len(diff.ended)
+    counts.rows_unchanged = diff.unchanged + len(diff.touched)
+
+
+def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: LoadCounts) -> None:
+    """Recompute partnerships from every source's current assertions and write SCD2 versions."""
+    table = W.partnership
+    assertions = read_frame(conn, select(
+        W.partnership_source.c.partnership_key, W.partnership_source.c.relation_type,
+        W.partnership_source.c.start_year, W.partnership_source.c.end_year,
+    ).where(W.partnership_source.c.is_current == True))  # noqa: E712 (SQL expression)
+    current = read_frame(conn, select(table.c.partnership_key, table.c.row_hash).where(table.c.is_current == True))  # noqa: E712
+    diff = diff_versions(current, consolidate(assertions))
+    if len(diff.closes):
+        statement = (update(table)
+                     .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
+                     .values(valid_to=boundary, is_current=False))
+        conn.execute(statement, [{"key": key} for key in diff.closes])
+    if len(diff.inserts):
+        rows = diff.inserts.assign(valid_from=boundary, valid_to=None, is_current=True, load_id=run_id)
+        conn.execute(insert(table), records(rows, table))
+    counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = diff.new, diff.changed, diff.ended
+
+
+def _load_quarantine(conn: Connection, source: str, rejected: pd.DataFrame, run_id: str, now: datetime) -> None:
+    """Insert rejections not already held (same source, record content and reason)."""
+    if rejected.empty:
+        return
+    raw = json.loads(rejected.drop(columns=["reject_reason"]).to_json(orient="records", date_format="iso"))
+    rows = pd.DataFrame({
+        "source": source,
+        "reason": rejected["reject_reason"].astype(str).values,
+        "record_key": rejected["record_key"].astype("string").values if "record_key" in rejected else None,
+        "raw_record": raw,
+    })
+    rows["record_hash"] = [hashlib.sha256((json.dumps(r, sort_keys=True) + "\x1f" + reason).encode()).hexdigest()
+                           for r, reason in zip(raw, rows["reason"])]
+    rows = rows.drop_duplicates("record_hash")
+    held = set(read_frame(conn, select(W.quarantine.c.record_hash).where(W.quarantine.c.source == source))["record_hash"])
+    rows = rows[~rows["record_hash"].isin(held)]
+    if len(rows):
+        conn.execute(insert(W.quarantine), records(rows.assign(first_run_id=run_id, quarantined_at=now), W.quarantine))
+
+
+def read_frame(conn: Connection, statement) -> pd.DataFrame:
+    result = conn.execute(statement)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def records(frame: pd.DataFrame, table=None, columns: list[str] | None = None) -> list[dict]:
+    """DataFrame rows as DB-API parameters: plain Python scalars, None for missing."""
+    columns = columns or [c for c in frame.columns if c in table.c]
+    out = frame[columns].astype(object)
+    out = out.where(out.notna(), None)
+    rows = out.to_dict("records")
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, pd.Timestamp):
+                row[key] = value.to_pydatetime()
+            elif hasattr(value, "item") and not isinstance(value, (str, bytes)):
+                row[key] = value.item()  # numpy scalar → Python
+    return rows
+
+
+def counts_dict(counts: LoadCounts) -> dict:
+    return asdict(counts)
+
+
+def _audit_counts(counts: LoadCounts) -> dict:
+    return {k: v for k, v in asdict(counts).items() if k in W.load_run.c}
