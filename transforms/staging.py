@@ -1,0 +1,141 @@
+"""From one source's raw assertions to the frames the load layer writes.
+
+Pure: the gazetteer (places + name index) is passed in. Every row ends up either staged or
+rejected with a reason; `StagedSource.accounted` checks that nothing went missing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from schemas.records import REJECT_REASON
+from transforms import partnerships as P
+from transforms.identity import resolve
+from transforms.quality import QualityReport, validate
+
+#: Columns of `partnership_source` as staged (plus extracted_at, dropped at load).
+ASSERTION_COLUMNS = [
+    "source", "record_key", "partnership_key", "municipality_a_id", "municipality_b_id",
+    "a_country_code", "b_country_code", "raw_name_a", "raw_name_b", "raw_country_a", "raw_country_b",
+    "relation_type", "start_raw", "start_year", "end_year", "reference_url", "source_url",
+    "extracted_at", "is_self_pair",
+]
+
+
+@dataclass
+class StagedSource:
+    source: str
+    rows_extracted: int
+    assertions: pd.DataFrame  # ready for partnership_source (row_hash, last_seen included)
+    municipalities: pd.DataFrame  # identities the assertions refer to
+    rejected: pd.DataFrame  # raw columns + reject_reason, for quarantine
+    quality: list[QualityReport]
+
+    @property
+    def reject_share(self) -> float:
+        return len(self.rejected) / self.rows_extracted if self.rows_extracted else 0.0
+
+    @property
+    def accounted(self) -> bool:
+        """Every extracted row is staged, rejected, or an exact duplicate of a staged row."""
+        return len(self.assertions) + len(self.rejected) <= self.rows_extracted
+
+
+def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> StagedSource:
+    source = str(raw["source"].iloc[0]) if len(raw) else ""
+    rows_extracted = len(raw)
+    cleaned = P.clean(raw)
+    ok, rejected_early = P.split_rejected(cleaned)
+    ok, duplicates = P.dedupe(ok)
+
+    ok = ok.reset_index(drop=True)
+    sides = {side: _resolve_side(ok, side, places, index) for side in ("a", "b")}
+    for side, resolved in sides.items():
+        ok[f"municipality_{side}_id"] = resolved["municipality_id"]
+        ok[f"{side}_country_code"] = ok[f"{side}_country_code"].fillna(resolved["match_country"])
+    ok = P.pair(ok)
+    assertions = _assertion_frame(ok)
+    municipalities = pd.concat([sides["a"], sides["b"]], ignore_index=True)
+    municipalities = _municipality_frame(municipalities)
+
+    reports = []
+    muni_report = validate(municipalities, "municipality")
+    reports.append(muni_report)
+    bad_ids = set(municipalities.loc[muni_report.row_reasons.notna(), "municipality_id"])
+    if bad_ids:
+        bad = assertions["municipality_a_id"].isin(bad_ids) | assertions["municipality_b_id"].isin(bad_ids)
+        ok = P.add_reason(ok, bad, "refers to a municipality that failed the municipality suite")
+        municipalities = municipalities[~municipalities["municipality_id"].isin(bad_ids)]
+    report = validate(assertions, "partnership_source")
+    reports.append(report)
+    ok = P.add_reason(ok, report.row_reasons.notna(), report.row_reasons.fillna(""))
+
+    passed = ok[REJECT_REASON].isna()
+    rejected = pd.concat([rejected_early, duplicates, ok[~passed]], ignore_index=True)
+    assertions = assertions[passed.values].reset_index(drop=True)
+    assertions["row_hash"] = P.row_hash(assertions, _tracked())
+    used = set(assertions["municipality_a_id"]) | set(assertions["municipality_b_id"])
+    municipalities = municipalities[municipalities["municipality_id"].isin(used)].reset_index(drop=True)
+    return StagedSource(source, rows_extracted, assertions, municipalities, rejected, reports)
+
+
+def _tracked() -> list[str]:
+    from transforms.history import ASSERTION_TRACKED
+    return ASSERTION_TRACKED
+
+
+def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+    queries = pd.DataFrame({
+        "name": frame[f"{side}_name"].astype("string"),
+        "country_code": frame[f"{side}_country_code"].astype("string"),
+        "lat": frame[f"{side}_lat"].astype("Float64"),
+        "lon": frame[f"{side}_lon"].astype("Float64"),
+        "geonames_id": frame[f"{side}_geonames_id"].astype("Int64"),
+    })
+    resolved = resolve(queries, index, places).reset_index(drop=True)
+    resolved["query_name"] = queries["name"].values
+    resolved["query_country"] = queries["country_code"].values
+    resolved["wikidata_qid"] = frame[f"{side}_qid"].astype("string").values
+    resolved["ags"] = frame[f"{side}_ags"].astype("string").values
+    resolved["query_lat"], resolved["query_lon"] = queries["lat"].values, queries["lon"].values
+    resolved["municipality_id"] = P.municipality_ids(
+        resolved.assign(country_code=resolved["match_country"].fillna(resolved["query_country"])),
+        resolved["query_name"], resolved["wikidata_qid"]).values
+    return resolved
+
+
+def _assertion_frame(ok: pd.DataFrame) -> pd.DataFrame:
+    out = ok.rename(columns={"a_name": "raw_name_a", "b_name": "raw_name_b",
+                             "a_country": "raw_country_a", "b_country": "raw_country_b"})
+    out = out[ASSERTION_COLUMNS].copy()
+    out["last_seen"] = out["extracted_at"]
+    return out
+
+
+def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
+    """One row per identity; the best-scored match wins, identifiers from any row."""
+    is_resolved = resolved["geonames_id"].notna()
+    frame = pd.DataFrame({
+        "municipality_id": resolved["municipality_id"],
+        "geonames_id": resolved["geonames_id"].astype("Int64"),
+        "wikidata_qid": resolved["wikidata_qid"],
+        "ags": resolved["ags"],
+        "name": resolved["canonical_name"].where(is_resolved, resolved["query_name"]).astype("string"),
+        "country_code": resolved["match_country"].fillna(resolved["query_country"]).astype("string"),
+        "admin1_code": resolved["admin1"].astype("string"),
+        "latitude": resolved["lat"].where(is_resolved, resolved["query_lat"]).astype("Float64")
+        if "lat" in resolved else resolved["query_lat"],
+        "longitude": resolved["lon"].where(is_resolved, resolved["query_lon"]).astype("Float64")
+        if "lon" in resolved else resolved["query_lon"],
+        "population": resolved["population"].astype("Int64"),
+        "match_method": resolved["match_method"].astype("string"),
+        "match_score": resolved["match_score"].astype("Float64"),
+        "match_status": resolved["match_status"].astype("string"),
+    })
+    frame = frame[frame["municipality_id"].notna()]
+    frame = frame.sort_values(["municipality_id", "match_score"], ascending=[True, False], kind="stable")
+    identifiers = frame.groupby("municipality_id", sort=False)[["wikidata_qid", "ags"]].first()
+    best = frame.drop_duplicates("municipality_id").set_index("municipality_id")
+    best[["wikidata_qid", "ags"]] = identifiers
+    return best.reset_index()
