@@ -262,7 +262,10 @@ def _attempts(response: requests.Response) -> int:
 def _describe(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
     reason = exc.args[0] if exc.args else exc
     reason = getattr(reason, "reason", None) or reason  # urllib3's MaxRetryError wraps the last error
-    if isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError):
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2.x, so test it first.
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        what = "connection failed"
+    elif isinstance(exc, requests.Timeout) or isinstance(reason, urllib3.exceptions.TimeoutError):
         what = f"timed out (connect {timeout[0]:g}s / read {timeout[1]:g}s)"
     elif isinstance(exc, requests.ConnectionError):
         what = "connection failed"
@@ -384,8 +387,10 @@ class HttpClient:
         try:
             response = self._session.request(method, url, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
-            raised = exc.args[0] if exc.args else None
-            after = f" after {self.retries + 1} attempts" if isinstance(raised, urllib3.exceptions.MaxRetryError) else ""
+            after = ""
+            if exc.args and isinstance(exc.args[0], urllib3.exceptions.MaxRetryError):
+                n = self.retries + 1
+                after = f" after {n} attempt{'s' if n != 1 else ''}"
             raise FetchError(f"{method} {url} failed{after}: {_describe(exc, self.timeout)}", url=url) from exc
         # One decoding rule for live and replay (requests would guess ISO-8859-1 for text/*).
         response.encoding = _charset(response.headers.get("Content-Type")) or "utf-8"

@@ -98,7 +98,7 @@ def server():
     srv.daemon_threads = True
     srv.handle_error = lambda *args: None  # timed-out clients hang up mid-reply
     srv.state = _State(srv.server_address[1])
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield srv.state
     srv.shutdown()
     srv.server_close()

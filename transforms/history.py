@@ -55,7 +55,7 @@ def diff_assertions(existing: pd.DataFrame, incoming: pd.DataFrame) -> Assertion
             columns={"row_hash": "old_hash", "is_current": "old_current", "last_seen": "old_last_seen"}),
         on="record_key", how="left", indicator=True)
     known = merged["_merge"] == "both"
-    was_current = merged["old_current"].fillna(False).astype(bool)
+    was_current = merged["old_current"].astype("boolean").fillna(False).astype(bool)
     same_hash = merged["row_hash"] == merged["old_hash"]
     later = _utc(merged["last_seen"]) > _utc(merged["old_last_seen"])
     new = merged[~known]

@@ -1,0 +1,59 @@
+"""Assemble `recordings/bundled/` — the offline replay set — from the real recorded files.
+
+Each real file is filed as the response to the exact request the extractor makes live, so
+`citylinks run --replay recordings/bundled` exercises the same code path as a live run. Run
+once by a maintainer (`python recordings/build_bundled.py [FIXTURES_DIR]`); the result is
+committed. Provenance of every file: recordings/PROVENANCE.md.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from extractors import twincities_dataset, wikidata_twinnings, wikipedia_twinning_sections  # noqa: E402
+from extractors.http import add_recording  # noqa: E402
+
+TARGET = ROOT / "recordings" / "bundled"
+
+
+def main(fixtures: Path) -> None:
+    if TARGET.exists():
+        shutil.rmtree(TARGET)
+    TARGET.mkdir(parents=True)
+
+    req = wikidata_twinnings.request()
+    add_recording(TARGET, "POST", req["url"], (fixtures / "wikidata/p190_german_cities_2017-02.sparql.json").read_bytes(),
+                  data=req["data"], headers={"content-type": "application/sparql-results+json"},
+                  recorded_at="2017-02-15T00:00:00Z",
+                  note="real WDQS P190 result for German cities (Feb 2017, github.com/displayn/sistercities); only "
+                       "?city ?cityLabel ?partner ?partnerLabel bound — the simpler query of that time. CC0.")
+
+    add_recording(TARGET, "GET", twincities_dataset.URL, (fixtures / "twincities/twin_cities_2026-02.csv").read_bytes(),
+                  headers={"content-type": "text/csv; charset=utf-8"}, recorded_at="2026-02-08T00:00:00Z",
+                  note="github.com/Hekman/twincities app/public/twin_cities.csv @ 84ebdec26ee6. MIT; "
+                       "content from Wikipedia CC BY-SA 4.0.")
+
+    titles = {"Toronto": "enwiki_Toronto_2015-03.wikitext", "Bodmin": "enwiki_Bodmin_2017-08.wikitext"}
+    recorded = {"Toronto": "2015-03-01T00:00:00Z", "Bodmin": "2017-08-01T00:00:00Z"}
+    for title, filename in titles.items():
+        req = wikipedia_twinning_sections.parse_request(title, wiki="en")
+        wikitext = (fixtures / "wikipedia" / filename).read_text(encoding="utf-8")
+        # The real wikitext in the documented action=parse&formatversion=2 envelope; a live
+        # `--record` run stores the real envelope.
+        body = json.dumps({"parse": {"title": title, "pageid": 0, "wikitext": wikitext}}, ensure_ascii=False)
+        add_recording(TARGET, "GET", req["url"], body.encode("utf-8"), params=req["params"],
+                      headers={"content-type": "application/json; charset=utf-8"}, recorded_at=recorded[title],
+                      note=f"real enwiki wikitext of {title} (github.com/spencermountain/wtf_wikipedia "
+                           f"tests/cache), wrapped in the action=parse envelope. CC BY-SA.")
+    (TARGET / "options.json").write_text(json.dumps(
+        {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True}}, indent=2) + "\n")
+    print(f"bundled recordings written to {TARGET}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "fixtures")

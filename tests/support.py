@@ -1,0 +1,69 @@
+"""Shared fixtures: warehouse engines (SQLite, PostgreSQL) and the bundled recordings."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from extractors.http import RecordingStore, request_key
+from schemas import warehouse as W
+from warehouse import load as wh
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = ROOT / "recordings" / "bundled"
+POSTGRES_URL = os.environ.get("CITYLINKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request, tmp_path):
+    """A fresh warehouse on each backend; PostgreSQL skips with a reason where absent (CI requires it)."""
+    if request.param == "sqlite":
+        engine = wh.make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+        wh.create_schema(engine)
+        yield engine
+        engine.dispose()
+        return
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CITYLINKS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(problem + " (CITYLINKS_REQUIRE_POSTGRES=1)")
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    W.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def bundled_body():
+    """Body of a bundled recording, looked up by the request the extractor makes."""
+    store = RecordingStore(BUNDLED)
+
+    def body(method: str, url: str, *, params=None, data=None) -> bytes:
+        key, canonical, _ = request_key(method, url, params, data)
+        entry = store.lookup(key)
+        assert entry is not None, f"no bundled recording for {method} {canonical}"
+        return store.read_body(entry)
+
+    return body

@@ -1,0 +1,156 @@
+"""Load layer on SQLite and PostgreSQL: SCD2, provenance, idempotence, atomicity, bulk."""
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from schemas import warehouse as W
+from transforms.history import ASSERTION_TRACKED
+from transforms.partnerships import row_hash
+from warehouse import load as wh
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def assertions(source, pairs, seen=T0, **overrides):
+    rows = []
+    for i, (a, b) in enumerate(pairs):
+        low, high = sorted((a, b))
+        rows.append({"source": source, "record_key": f"{a}>{b}", "partnership_key": f"{low}|{high}",
+                     "municipality_a_id": a, "municipality_b_id": b, "raw_name_a": a, "raw_name_b": b,
+                     "raw_country_a": None, "raw_country_b": None, "relation_type": "unspecified",
+                     "start_raw": None, "start_year": None, "end_year": None, "reference_url": None,
+                     "source_url": f"https://example.org/{source}", "last_seen": seen, **overrides})
+    frame = pd.DataFrame(rows).astype({"start_year": "Int64", "end_year": "Int64"})
+    frame["row_hash"] = row_hash(frame, ASSERTION_TRACKED)
+    return frame
+
+
+def municipalities(ids):
+    return pd.DataFrame({"municipality_id": ids, "geonames_id": pd.array([None] * len(ids), dtype="Int64"),
+                         "wikidata_qid": None, "ags": None, "name": ids, "country_code": "DE", "admin1_code": None,
+                         "latitude": None, "longitude": None, "population": pd.array([None] * len(ids), dtype="Int64"),
+                         "match_method": "none", "match_score": 0.0, "match_status": "unresolved"})
+
+
+def load(engine, source, frame, run_id, now, rejected=None, **kw):
+    wh.start_run(engine, run_id, source, now)
+    ids = sorted(set(frame["municipality_a_id"]) | set(frame["municipality_b_id"])) if len(frame) else []
+    return wh.load_source(engine, run_id=run_id, source=source, assertions=frame, municipalities=municipalities(ids),
+                          rejected=rejected if rejected is not None else pd.DataFrame(), rows_extracted=len(frame),
+                          now=now, **kw)
+
+
+def table(engine, t):
+    with engine.connect() as conn:
+        return wh.read_frame(conn, select(t))
+
+
+def snapshot(engine):
+    return {name: table(engine, t).sort_values(list(table(engine, t).columns[:2])).reset_index(drop=True)
+            for name, t in (("m", W.municipality), ("p", W.partnership), ("ps", W.partnership_source), ("q", W.quarantine))}
+
+
+def test_pairs_from_two_sources_merge_into_one_partnership(engine):
+    load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c")]), "r1", T0)
+    counts = load(engine, "s2", assertions("s2", [("b", "a")]), "r1", T0 + timedelta(seconds=1))
+    assert counts.rows_new == 1 and counts.partnerships_new == 0
+    p = table(engine, W.partnership)
+    assert sorted(p["partnership_key"]) == ["a|b", "a|c"]
+    ps = table(engine, W.partnership_source)
+    assert sorted(ps.loc[ps["partnership_key"] == "a|b", "source"]) == ["s1", "s2"]
+
+
+def test_rerun_on_unchanged_input_writes_nothing(engine):
+    frame = assertions("s1", [("a", "b"), ("a", "c")])
+    load(engine, "s1", frame, "r1", T0)
+    before = snapshot(engine)
+    counts = load(engine, "s1", frame, "r2", T0 + timedelta(days=1))
+    assert (counts.rows_new, counts.rows_changed, counts.rows_ended, counts.rows_unchanged) == (0, 0, 0, 2)
+    after = snapshot(engine)
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+    runs = table(engine, W.load_run).set_index("run_id")
+    assert runs.loc["r2", "status"] == "loaded" and runs.loc["r2", "rows_new"] == 0
+
+
+def test_disappearing_pair_is_ended_and_reappearance_opens_a_new_version(engine):
+    load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c"), ("a", "d")]), "r1", T0)
+    t1, t2 = T0 + timedelta(days=1), T0 + timedelta(days=2)
+    counts = load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c")]), "r2", t1)
+    assert counts.rows_ended == 1 and counts.partnerships_ended == 1
+    versions = table(engine, W.partnership)
+    ended = versions[versions["partnership_key"] == "a|d"].iloc[0]
+    assert not ended["is_current"] and pd.Timestamp(ended["valid_to"]).tz_localize(None) == pd.Timestamp(t1).tz_localize(None)
+    counts = load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c"), ("a", "d")]), "r3", t2)
+    assert counts.rows_new == 1 and counts.partnerships_new == 1
+    versions = table(engine, W.partnership)
+    ad = versions[versions["partnership_key"] == "a|d"]
+    assert len(ad) == 2 and ad["is_current"].sum() == 1
+
+
+def test_changed_attribute_closes_the_version_and_opens_another(engine):
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
+    later = assertions("s1", [("a", "b")], start_raw="1990", start_year=1990)
+    counts = load(engine, "s1", later, "r2", T0 + timedelta(days=1))
+    assert counts.rows_changed == 1 and counts.partnerships_changed == 1
+    versions = table(engine, W.partnership).sort_values("valid_from")
+    assert versions["start_year"].tolist()[0] is None or pd.isna(versions["start_year"].tolist()[0])
+    assert versions["start_year"].tolist()[1] == 1990 and versions["is_current"].tolist() == [False, True]
+
+
+def test_pair_stays_current_while_another_source_asserts_it(engine):
+    load(engine, "s1", assertions("s1", [("a", "b"), ("c", "d")]), "r1", T0)
+    load(engine, "s2", assertions("s2", [("a", "b")]), "r1", T0 + timedelta(seconds=1))
+    load(engine, "s1", assertions("s1", [("c", "d")]), "r2", T0 + timedelta(days=1), max_shrink=0.9)
+    current = table(engine, W.partnership).query("is_current")
+    assert sorted(current["partnership_key"]) == ["a|b", "c|d"]
+
+
+def test_failed_load_leaves_the_warehouse_exactly_as_it_was(engine, monkeypatch):
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
+    before = snapshot(engine)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(wh, "_load_versions", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        load(engine, "s1", assertions("s1", [("a", "b"), ("x", "y")]), "r2", T0 + timedelta(days=1))
+    after = snapshot(engine)
+    for name in before:
+        pd.testing.assert_frame_equal(before[name], after[name])
+
+
+def test_shrinking_source_is_refused_and_nothing_written(engine):
+    load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")]), "r1", T0)
+    before = snapshot(engine)
+    with pytest.raises(wh.LoadRefused, match="would end|loading would end"):
+        load(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1))
+    for name, frame in snapshot(engine).items():
+        pd.testing.assert_frame_equal(before[name], frame)
+
+
+def test_quarantine_keeps_raw_record_and_is_not_duplicated_on_rerun(engine):
+    rejected = pd.DataFrame({"source": ["s1"], "record_key": ["k9"], "a_name": ["Köln"], "b_name": [None],
+                             "reject_reason": ["failed ExpectColumnValuesToNotBeNull(municipality_b_id)"]})
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0, rejected=rejected)
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1), rejected=rejected)
+    q = table(engine, W.quarantine)
+    assert len(q) == 1 and q.loc[0, "raw_record"]["a_name"] == "Köln" and q.loc[0, "first_run_id"] == "r1"
+
+
+def test_failed_run_is_audited(engine):
+    wh.start_run(engine, "r1", "s1", T0)
+    wh.fail_run(engine, "r1", "s1", "HTTP 500 from https://example.org after 5 attempts")
+    run = table(engine, W.load_run).iloc[0]
+    assert run["status"] == "failed" and "HTTP 500" in run["message"]
+
+
+def test_bulk_load_of_many_rows(engine):
+    pairs = [(f"m{i}", f"m{i + 1}") for i in range(3000)]
+    counts = load(engine, "s1", assertions("s1", pairs), "r1", T0)
+    assert counts.rows_new == 3000 and counts.partnerships_new == 3000
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(W.municipality)).scalar() == 3001

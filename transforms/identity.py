@@ -1,0 +1,418 @@
+"""One identity per municipality: source names resolved to GeoNames ids.
+
+Köln, Cologne and Kolonia are one place; so every source's municipality name (plus its country
+and, where known, coordinates) is resolved against the GeoNames gazetteer
+(`extractors.geonames_gazetteer.load_places`). Strategy, strongest evidence first:
+
+1. ``source_id``    the source states a GeoNames id that the gazetteer has;
+2. ``exact``        normalised name == a place's primary name (within the country);
+   ``alternate``    ... == one of its alternate names, or equal after qualifiers such as
+                    "Hansestadt", "(Oder)", "an der Ruhr" are dropped on both sides;
+3. ``coordinates``  no name hit, but a place within a few km has a similar name;
+4. ``fuzzy``        rapidfuzz ratio >= 90 against the country's names;
+5. ``name_only``    a name hit where the source gives no country (matched across countries).
+
+Among several candidates the nearest within ``max_km`` wins; without coordinates the most
+populous (primary-name hits weigh double) wins, and the row is "ambiguous" when the runner-up
+is comparable. Everything here is pure: the gazetteer is passed in.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from unidecode import unidecode
+
+#: Columns `resolve` adds (or overwrites) and their dtypes.
+RESULT_COLUMNS: dict[str, str] = {
+    "geonames_id": "Int64",
+    "canonical_name": "string",
+    "match_country": "string",
+    "admin1": "string",
+    "population": "Int64",
+    "match_score": "float64",
+    "match_method": "string",
+    "match_status": "string",
+}
+METHODS = ("source_id", "exact", "alternate", "coordinates", "fuzzy", "name_only", "none")
+STATUSES = ("resolved", "ambiguous", "unresolved")
+
+#: Index tiers; lower is stronger name evidence.
+TIER_PRIMARY, TIER_ALTERNATE, TIER_VARIANT, TIER_FUZZY, TIER_COORDS, TIER_SOURCE = 0, 1, 2, 3, 4, 5
+_NAME_SCORE = {TIER_PRIMARY: 1.0, TIER_ALTERNATE: 0.95, TIER_VARIANT: 0.9}
+
+#: Candidates this close to the source's coordinates are taken as the place it means.
+MAX_KM = 30.0
+#: Radius for the coordinates fallback (no name hit at all).
+NEAR_KM = 5.0
+#: Runner-up population share (after the primary-name weighting) that makes a pick ambiguous.
+AMBIGUOUS_SHARE = 0.3
+FUZZY_CUTOFF = 90.0
+COORDS_NAME_CUTOFF = 85.0
+_EARTH_KM = 6371.0088
+
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+#: All-caps 3-4 letter alternate names are IATA/ICAO/abbreviations ("CGN", "MUC", "FFM").
+_CODE_LIKE = re.compile(r"[A-Z]{3,4}")
+#: Titles that precede a municipality's name in official or foreign usage (normalised form).
+_PREFIXES = (
+    "freie und hansestadt", "freie hansestadt", "hansestadt", "lutherstadt",
+    "landeshauptstadt", "grosse kreisstadt", "kreisstadt", "universitatsstadt",
+    "wissenschaftsstadt", "stadt", "gemeinde", "markt", "city of", "town of",
+    "village of", "municipality of", "borough of", "gmina", "miasto", "ville de",
+    "commune de", "comune di", "citta di", "mesto", "obec", "municipio de",
+)
+_PREFIX_RE = re.compile(r"^(?:%s) (?=\S)" % "|".join(re.escape(p) for p in _PREFIXES))
+#: Trailing locatives: "Mülheim an der Ruhr", "Weil am Rhein", "Frankfurt nad Odrą",
+#: "Boulogne-sur-Mer". Dropped only in the variant key, which is consulted only when the
+#: full name has no hit, so "Frankfurt am Main" and "Frankfurt (Oder)" stay distinct.
+_SUFFIX_RE = re.compile(
+    r"^(.+?) (?:am|an der|an den|an|im|in der|in|ob der|bei|vor der|auf der|unter der|"
+    r"upon|on the|on|sur|sur le|sur la|sul|sull|nad|pod|na) \S.*$"
+)
+
+
+# --------------------------------------------------------------------------- normalisation
+
+def _ascii(text: str) -> str:
+    """ASCII transliteration; cheap NFKD path for Latin with diacritics, unidecode otherwise."""
+    if text.isascii():
+        return text
+    stripped = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return stripped if stripped.isascii() else unidecode(text)
+
+
+def _key(text: str) -> str:
+    if "&" in text:
+        text = html.unescape(text)
+    return _NON_ALNUM.sub(" ", _ascii(text).lower()).strip()
+
+
+def _variant(text: str) -> str:
+    """Key without qualifiers: brackets, '/'- or ','-appended parts, titles, locatives."""
+    if "&" in text:
+        text = html.unescape(text)
+    text = _PARENS.sub(" ", text)
+    text = re.split(r"[/,|]", text, maxsplit=1)[0]
+    key = _NON_ALNUM.sub(" ", _ascii(text).lower()).strip()
+    key = _PREFIX_RE.sub("", key)
+    match = _SUFFIX_RE.match(key)
+    if match:
+        key = match.group(1)
+    return key or _key(text)
+
+
+def _map_unique(values: pd.Series, func) -> pd.Series:
+    """Apply a per-string function once per distinct value (the rest is a hash lookup)."""
+    text = values.astype("string")
+    uniques = text.dropna().unique()
+    mapping = {u: func(u) for u in uniques}
+    return text.map(mapping, na_action="ignore").astype("string")
+
+
+def normalise_name(names: pd.Series) -> pd.Series:
+    """Match key: casefolded ASCII transliteration, punctuation to spaces ('Köln' -> 'koln')."""
+    return _map_unique(names, _key)
+
+
+def variant_name(names: pd.Series) -> pd.Series:
+    """Looser key without qualifiers ('Hansestadt Lübeck' -> 'lubeck', 'Halle (Saale)' -> 'halle')."""
+    return _map_unique(names, _variant)
+
+
+# --------------------------------------------------------------------------- index
+
+def build_name_index(places: pd.DataFrame) -> pd.DataFrame:
+    """One row per (normalised name, geonames_id): key, vkey, geonames_id, tier, country_code.
+
+    ``tier`` is 0 when the key comes from the place's primary name, 1 for an alternate name.
+    Alternate names are kept in every script (transliterated); code-like all-caps 3-4 letter
+    alternates (IATA "CGN") are skipped because they collide with real short names.
+    """
+    ids = places["geonames_id"].to_numpy()
+    primary = pd.DataFrame({"geonames_id": ids, "raw": places["name"].astype(object).to_numpy(),
+                            "tier": TIER_PRIMARY})
+    alternates = places[["geonames_id", "alternatenames"]].explode("alternatenames", ignore_index=True)
+    alternates = alternates.rename(columns={"alternatenames": "raw"}).dropna(subset=["raw"])
+    alternates = alternates[~alternates["raw"].astype(str).str.fullmatch(_CODE_LIKE.pattern)]
+    alternates["tier"] = TIER_ALTERNATE
+    rows = pd.concat([primary, alternates], ignore_index=True)
+    rows = rows[rows["raw"].notna()]
+
+    uniques = pd.unique(rows["raw"].to_numpy())
+    keys = [_key(u) for u in uniques]
+    variants = [_variant(u) for u in uniques]
+    codes = pd.Index(uniques).get_indexer(rows["raw"].to_numpy())
+    rows["key"] = np.asarray(keys, dtype=object)[codes]
+    rows["vkey"] = np.asarray(variants, dtype=object)[codes]
+    rows = rows[rows["key"].str.len() >= 2]
+    rows = rows.sort_values(["tier"], kind="stable").drop_duplicates(["key", "geonames_id"])
+
+    country = places.set_index("geonames_id")["country_code"].astype(object)
+    index = pd.DataFrame({
+        "key": rows["key"].to_numpy(),
+        "vkey": rows["vkey"].to_numpy(),
+        "geonames_id": rows["geonames_id"].to_numpy(dtype="int64"),
+        "tier": rows["tier"].to_numpy(dtype="int8"),
+    })
+    index["country_code"] = country.reindex(index["geonames_id"]).to_numpy()
+    return index.sort_values(["key", "geonames_id"], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype="float64")) for a in (lat1, lon1, lat2, lon2))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def _empty_result(queries: pd.DataFrame) -> pd.DataFrame:
+    out = queries.copy()
+    for column, dtype in RESULT_COLUMNS.items():
+        out[column] = pd.Series(pd.NA if dtype != "float64" else np.nan, index=out.index, dtype=dtype)
+    return out
+
+
+def _candidates(pending: pd.DataFrame, index: pd.DataFrame, query_col: str, index_col: str) -> pd.DataFrame:
+    """Index hits (qid, geonames_id, tier) of each pending query: within its country if known."""
+    known = pending[pending["country"].notna()]
+    unknown = pending[pending["country"].isna()]
+    parts = []
+    if len(known):
+        parts.append(known[["qid", query_col, "country"]].merge(
+            index[[index_col, "country_code", "geonames_id", "tier"]],
+            left_on=[query_col, "country"], right_on=[index_col, "country_code"]))
+    if len(unknown):
+        parts.append(unknown[["qid", query_col]].merge(
+            index[[index_col, "geonames_id", "tier"]], left_on=query_col, right_on=index_col))
+    if not parts:
+        return pd.DataFrame({"qid": [], "geonames_id": [], "tier": []}).astype("int64")
+    found = pd.concat(parts, ignore_index=True)[["qid", "geonames_id", "tier"]]
+    return found.sort_values(["qid", "tier"], kind="stable").drop_duplicates(["qid", "geonames_id"])
+
+
+def _pick(cands: pd.DataFrame, queries: pd.DataFrame, attrs: pd.DataFrame, max_km: float) -> pd.DataFrame:
+    """One winner per qid with method, status and score, from candidates (qid, geonames_id, tier, name_score)."""
+    c = cands.merge(attrs[["geonames_id", "population", "lat", "lon"]], on="geonames_id")
+    c = c.merge(queries[["qid", "lat", "lon", "country"]], on="qid", suffixes=("", "_q"))
+    dist = _haversine_km(c["lat_q"].astype("float64"), c["lon_q"].astype("float64"), c["lat"], c["lon"])
+    c["dist_km"] = dist
+    c["near"] = np.nan_to_num(dist, nan=np.inf) <= max_km
+    c["rank_dist"] = np.where(c["near"], dist, np.inf)
+    c["weight"] = np.maximum(c["population"].to_numpy(), 1) * np.where(c["tier"] == TIER_PRIMARY, 2.0, 1.0)
+    # Nearest within max_km first; otherwise (all distances inf) the heaviest; tier breaks ties.
+    c = c.sort_values(["qid", "rank_dist", "weight", "tier", "geonames_id"],
+                      ascending=[True, True, False, True, True], kind="stable")
+    c["pos"] = c.groupby("qid").cumcount()
+    winners = c[c["pos"] == 0].set_index("qid")
+    runner = c[c["pos"] == 1].set_index("qid")["weight"]
+    share = (runner.reindex(winners.index) / winners["weight"]).fillna(0.0)
+
+    has_coords = winners["lat_q"].notna() & winners["lon_q"].notna()
+    no_country = winners["country"].isna()
+    near = winners["near"]
+    ambiguous = ~near & (share >= AMBIGUOUS_SHARE)
+    evidence = np.select(
+        [near, ambiguous, has_coords],
+        [1.0 - 0.1 * (winners["dist_km"].fillna(0) / max_km), 0.5, 0.75],
+        default=0.9,
+    )
+    evidence = evidence * np.where(no_country & ~near, 0.85, 1.0)
+    method = np.select(
+        [winners["tier"] == TIER_FUZZY, winners["tier"] == TIER_COORDS, no_country & ~near,
+         winners["tier"] == TIER_PRIMARY],
+        ["fuzzy", "coordinates", "name_only", "exact"],
+        default="alternate",
+    )
+    return pd.DataFrame({
+        "geonames_id": winners["geonames_id"].astype("int64"),
+        "match_score": (winners["name_score"] * evidence).clip(0.0, 1.0).round(4),
+        "match_method": method,
+        "match_status": np.where(ambiguous, "ambiguous", "resolved"),
+    }, index=winners.index)
+
+
+def _coordinate_hits(pending: pd.DataFrame, index: pd.DataFrame, attrs: pd.DataFrame,
+                     near_km: float) -> pd.DataFrame:
+    """Places within `near_km` whose name resembles the query's (qid, geonames_id, tier, name_score).
+
+    Loops over the (few) pending queries with coordinates; each looks only at a latitude band
+    of the gazetteer sorted by latitude.
+    """
+    with_coords = pending[pending["lat"].notna() & pending["lon"].notna()]
+    if with_coords.empty:
+        return pd.DataFrame(columns=["qid", "geonames_id", "tier", "name_score"])
+    order = np.argsort(attrs["lat"].to_numpy(), kind="stable")
+    lat_sorted = attrs["lat"].to_numpy()[order]
+    lon_sorted = attrs["lon"].to_numpy()[order]
+    ids_sorted = attrs["geonames_id"].to_numpy()[order]
+    country_sorted = attrs["country_code"].to_numpy(dtype=object)[order]
+    band = near_km / 111.0
+    qids, gids = [], []
+    for qid, lat, lon, country in zip(with_coords["qid"], with_coords["lat"].astype(float),
+                                      with_coords["lon"].astype(float), with_coords["country"]):
+        lo, hi = np.searchsorted(lat_sorted, [lat - band, lat + band])
+        if hi <= lo:
+            continue
+        dist = _haversine_km(lat, lon, lat_sorted[lo:hi], lon_sorted[lo:hi])
+        ok = dist <= near_km
+        if isinstance(country, str):
+            ok &= country_sorted[lo:hi] == country
+        hits = ids_sorted[lo:hi][ok]
+        qids.extend([qid] * len(hits))
+        gids.extend(hits.tolist())
+    if not qids:
+        return pd.DataFrame(columns=["qid", "geonames_id", "tier", "name_score"])
+    pairs = pd.DataFrame({"qid": qids, "geonames_id": np.asarray(gids, dtype="int64")})
+    pairs = pairs.merge(index[["geonames_id", "key"]], on="geonames_id")
+    pairs = pairs.merge(with_coords[["qid", "base"]], on="qid")
+    a, b = pairs["base"].tolist(), pairs["key"].tolist()
+    sim = np.maximum(process.cpdist(a, b, scorer=fuzz.ratio), process.cpdist(a, b, scorer=fuzz.token_sort_ratio))
+    pairs["sim"] = sim
+    pairs = pairs[pairs["sim"] >= COORDS_NAME_CUTOFF]
+    pairs = pairs.sort_values(["qid", "geonames_id", "sim"], ascending=[True, True, False])
+    pairs = pairs.drop_duplicates(["qid", "geonames_id"])
+    return pd.DataFrame({
+        "qid": pairs["qid"].to_numpy(), "geonames_id": pairs["geonames_id"].to_numpy(),
+        "tier": TIER_COORDS, "name_score": pairs["sim"].to_numpy() / 100.0 * 0.85,
+    })
+
+
+def _fuzzy_hits(pending: pd.DataFrame, index: pd.DataFrame, cutoff: float) -> pd.DataFrame:
+    """Best rapidfuzz ratio >= cutoff per distinct (key, country); loops over distinct names only.
+
+    With a country the choices are that country's keys; without one, primary names worldwide.
+    """
+    choices_by_country: dict = {}
+    rows = []
+    for (key, country), group in pending.groupby(["key", "country"], dropna=False, sort=False):
+        if not isinstance(key, str) or len(key) < 4:
+            continue
+        country_key = country if isinstance(country, str) else None
+        if country_key not in choices_by_country:
+            subset = index[index["country_code"] == country_key] if country_key else index[index["tier"] == TIER_PRIMARY]
+            choices_by_country[country_key] = pd.unique(subset["key"].to_numpy())
+        best = process.extractOne(key, choices_by_country[country_key], scorer=fuzz.ratio, score_cutoff=cutoff)
+        if best is None:
+            continue
+        for qid in group["qid"]:
+            rows.append((qid, best[0], best[1]))
+    if not rows:
+        return pd.DataFrame(columns=["qid", "geonames_id", "tier", "name_score"])
+    matched = pd.DataFrame(rows, columns=["qid", "fkey", "ratio"]).merge(
+        pending[["qid", "country"]], on="qid")
+    cands = _candidates(matched.rename(columns={"fkey": "key"}).assign(), index, "key", "key")
+    cands = cands.merge(matched[["qid", "ratio"]], on="qid")
+    cands["tier"] = TIER_FUZZY
+    cands["name_score"] = cands["ratio"] / 100.0 * 0.9
+    return cands[["qid", "geonames_id", "tier", "name_score"]]
+
+
+# --------------------------------------------------------------------------- resolve
+
+def resolve(queries: pd.DataFrame, index: pd.DataFrame, places: pd.DataFrame, *,
+            max_km: float = MAX_KM, near_km: float = NEAR_KM,
+            fuzzy_cutoff: float = FUZZY_CUTOFF) -> pd.DataFrame:
+    """Queries (name, country_code, lat, lon[, geonames_id]) with their GeoNames identity.
+
+    Returns every input row, same index and order, plus `RESULT_COLUMNS`. Unresolved rows keep
+    NA ids, method "none", status "unresolved" and score 0. Distinct queries are resolved once.
+    """
+    if queries.empty:
+        return _empty_result(queries)
+    n = len(queries)
+
+    def column(name: str, dtype: str) -> pd.Series:
+        if name not in queries.columns:
+            return pd.Series(pd.NA, index=range(n), dtype=dtype)
+        values = pd.Series(queries[name].to_numpy(), index=range(n))
+        if dtype == "string":
+            return values.astype("string")
+        return pd.to_numeric(values, errors="coerce").astype(dtype)
+
+    q = pd.DataFrame({
+        "name": column("name", "string"),
+        "country": column("country_code", "string").str.strip().str.upper().replace("", pd.NA),
+        "lat": column("lat", "Float64"),
+        "lon": column("lon", "Float64"),
+        "src_id": column("geonames_id", "Int64"),
+    })
+    q["qid"] = q.groupby(["name", "country", "lat", "lon", "src_id"], dropna=False, sort=False).ngroup()
+    uq = q.drop_duplicates("qid").reset_index(drop=True)
+    uq["key"] = normalise_name(uq["name"]).astype(object)
+    uq["vkey"] = variant_name(uq["name"]).astype(object)
+    uq["base"] = uq["vkey"]
+    uq["country"] = uq["country"].astype(object).where(uq["country"].notna(), None)
+
+    attrs = places[["geonames_id", "name", "country_code", "admin1", "population", "lat", "lon"]]
+    picked: list[pd.DataFrame] = []
+    done = pd.Index([], dtype="int64")
+
+    # 1. ids the source states
+    src = uq[uq["src_id"].notna()]
+    src = src[src["src_id"].astype("int64").isin(attrs["geonames_id"])]
+    if len(src):
+        picked.append(pd.DataFrame({
+            "geonames_id": src["src_id"].astype("int64").to_numpy(), "match_score": 1.0,
+            "match_method": "source_id", "match_status": "resolved"}, index=src["qid"].to_numpy()))
+        done = done.union(src["qid"])
+
+    def pending() -> pd.DataFrame:
+        return uq[~uq["qid"].isin(done) & uq["key"].notna() & (uq["key"] != "")]
+
+    # 2. exact name / alternate name, then qualifier-free variants
+    for query_col, index_col, variant in (("key", "key", False), ("vkey", "vkey", True)):
+        todo = pending()
+        if todo.empty:
+            break
+        cands = _candidates(todo, index, query_col, index_col)
+        if cands.empty:
+            continue
+        if variant:
+            cands["tier"] = TIER_VARIANT
+        cands["name_score"] = cands["tier"].map(_NAME_SCORE)
+        result = _pick(cands, uq, attrs, max_km)
+        picked.append(result)
+        done = done.union(result.index)
+
+    # 3. a similar name close to the source's coordinates
+    todo = pending()
+    if len(todo):
+        cands = _coordinate_hits(todo, index, attrs, near_km)
+        if len(cands):
+            result = _pick(cands, uq, attrs, near_km)
+            picked.append(result)
+            done = done.union(result.index)
+
+    # 4. fuzzy within the country
+    todo = pending()
+    if len(todo):
+        cands = _fuzzy_hits(todo, index, fuzzy_cutoff)
+        if len(cands):
+            result = _pick(cands, uq, attrs, max_km)
+            picked.append(result)
+            done = done.union(result.index)
+
+    resolved = pd.concat(picked) if picked else pd.DataFrame(
+        columns=["geonames_id", "match_score", "match_method", "match_status"])
+    resolved = resolved.merge(attrs, left_on="geonames_id", right_on="geonames_id", how="left").set_index(resolved.index) \
+        if len(resolved) else resolved
+    per_query = resolved.reindex(q["qid"].to_numpy())
+
+    out = queries.copy()
+    out["geonames_id"] = pd.array(per_query["geonames_id"].to_numpy(), dtype="Int64")
+    out["canonical_name"] = pd.array(per_query.get("name", pd.Series([pd.NA] * n)).to_numpy(), dtype="string")
+    out["match_country"] = pd.array(per_query.get("country_code", pd.Series([pd.NA] * n)).to_numpy(), dtype="string")
+    out["admin1"] = pd.array(per_query.get("admin1", pd.Series([pd.NA] * n)).to_numpy(), dtype="string")
+    out["population"] = pd.array(per_query.get("population", pd.Series([pd.NA] * n)).to_numpy(), dtype="Int64")
+    out["match_score"] = per_query["match_score"].astype("float64").fillna(0.0).to_numpy()
+    out["match_method"] = pd.array(per_query["match_method"].fillna("none").to_numpy(), dtype="string")
+    out["match_status"] = pd.array(per_query["match_status"].fillna("unresolved").to_numpy(), dtype="string")
+    return out
