@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -44,7 +45,7 @@ ROBOTS_TOKEN = "CityLinks"  # the product token robots.txt rules are matched aga
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})  # SPARQL POSTs are reads, safe to repeat
 MAX_RETRY_AFTER = 300  # seconds; a server asking us to wait longer is effectively down
-RECORDED_HEADERS = ("content-type", "etag", "last-modified", "content-length")
+RECORDED_HEADERS = ("content-type", "etag", "last-modified", "content-length", "date")
 _CHUNK = 64 * 1024
 
 
@@ -477,6 +478,10 @@ class HttpClient:
         response = requests.Response()
         response.status_code = entry["status"]
         response.headers = CaseInsensitiveDict(entry.get("headers") or {})
+        if "date" not in response.headers and entry.get("recorded_at"):
+            # When the data was obtained: a replay reports the recording's time, so reruns agree.
+            recorded = datetime.strptime(entry["recorded_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            response.headers["Date"] = format_datetime(recorded, usegmt=True)
         response._content = body
         response._content_consumed = True
         response.url = url

@@ -95,7 +95,7 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.wikicode import Wikicode
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo
+from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
 from schemas.records import PARTNERSHIP_ASSERTION, REJECT_REASON
 
 log = logging.getLogger(__name__)
@@ -908,66 +908,99 @@ def _api_url(wiki: str) -> str:
     return f"https://{wiki}.wikipedia.org/w/api.php"
 
 
-def _query_params(titles: list[str]) -> dict[str, str]:
-    # Fixed key order and sorted titles: the request key of recordings must not depend on input
-    # order. rvprop adds ids (revision id → permalink in source_url); redirects resolves titles
-    # that moved since discovery.
+def query_request(titles: list[str], wiki: str = "en") -> dict[str, Any]:
+    """The ``action=query&prop=revisions`` request for one batch (titles sorted, "|"-joined).
+
+    Fixed key order and sorted titles: the recordings key must not depend on input order.
+    Beyond the documented minimum, ``rvprop`` adds ``ids`` (revision id → permalink in
+    ``source_url``) and ``redirects=1`` resolves titles that moved since discovery.
+    """
     return {
-        "action": "query",
-        "prop": "revisions",
-        "rvprop": "content|ids",
-        "rvslots": "main",
-        "redirects": "1",
-        "formatversion": "2",
-        "format": "json",
-        "maxlag": "5",
-        "titles": "|".join(titles),
+        "url": _api_url(wiki),
+        "params": {
+            "action": "query",
+            "prop": "revisions",
+            "rvprop": "content|ids",
+            "rvslots": "main",
+            "redirects": "1",
+            "formatversion": "2",
+            "format": "json",
+            "maxlag": "5",
+            "titles": "|".join(sorted(titles)),
+        },
+        "headers": dict(_HEADERS),
     }
 
 
-def fetch(http: Any, titles: list[str], *, wiki: str = "en") -> Iterator[tuple[str, bytes]]:
-    """(request URL, body) of every ``action=query`` response for the titles, 50 per batch.
+def parse_request(title: str, wiki: str = "en") -> dict[str, Any]:
+    """The ``action=parse&prop=wikitext`` request for one article (the bundled replay shape)."""
+    return {
+        "url": _api_url(wiki),
+        "params": {
+            "action": "parse",
+            "page": title,
+            "prop": "wikitext",
+            "formatversion": "2",
+            "format": "json",
+            "redirects": "1",
+        },
+        "headers": dict(_HEADERS),
+    }
 
-    Titles are deduplicated and sorted; ``continue`` is followed until the batch is complete.
-    """
-    api = _api_url(wiki)
+
+def _full_url(url: str, params: dict[str, str]) -> str:
+    return f"{url}?{urlencode(params)}"
+
+
+def _batches(titles: list[str]) -> list[list[str]]:
     unique = sorted({t.strip() for t in titles if t and t.strip()})
-    for start in range(0, len(unique), BATCH_SIZE):
-        base = _query_params(unique[start:start + BATCH_SIZE])
+    return [unique[i:i + BATCH_SIZE] for i in range(0, len(unique), BATCH_SIZE)]
+
+
+def _query_responses(http: Any, titles: list[str], wiki: str) -> Iterator[tuple[str, Any]]:
+    """(request URL, response) of every batch and continuation."""
+    for batch in _batches(titles):
+        req = query_request(batch, wiki)
         continuation: dict[str, str] = {}
         for _ in range(MAX_CONTINUATIONS):
-            params = {**base, **{k: str(continuation[k]) for k in sorted(continuation)}}
-            response = http.get(api, params=params, headers=_HEADERS)
-            content = response.content
-            url = f"{api}?{urlencode(params)}"
-            yield url, content
+            params = {**req["params"], **{k: str(continuation[k]) for k in sorted(continuation)}}
+            response = http.get(req["url"], params=params, headers=req["headers"])
+            url = _full_url(req["url"], params)
+            yield url, response
             try:
-                data = json.loads(content)
+                data = json.loads(response.content)
             except (ValueError, UnicodeDecodeError):
                 break  # the parser reports it as SourceChanged
             following = data.get("continue") if isinstance(data, dict) else None
             if not following:
                 break
+            following = {str(k): str(v) for k, v in following.items()}
             if following == continuation:
                 raise SourceChanged(f"{SOURCE.name}: API repeats continuation {following} at {url}")
-            continuation = dict(following)
+            continuation = following
         else:
             raise SourceChanged(f"{SOURCE.name}: more than {MAX_CONTINUATIONS} continuations for one batch")
 
 
+def fetch(http: Any, titles: list[str], *, wiki: str = "en") -> Iterator[tuple[str, bytes]]:
+    """(request URL, body) of every ``action=query`` response for the titles, ≤ 50 per batch.
+
+    Titles are deduplicated and sorted; ``continue`` is followed until the batch is complete.
+    """
+    for url, response in _query_responses(http, titles, wiki):
+        yield url, response.content
+
+
+def _parse_response(http: Any, title: str, wiki: str) -> tuple[str, Any]:
+    req = parse_request(title, wiki)
+    response = http.get(req["url"], params=req["params"], headers=req["headers"])
+    return _full_url(req["url"], req["params"]), response
+
+
 def fetch_one_parse(http: Any, title: str, wiki: str = "en") -> tuple[str, bytes]:
-    """(request URL, body) of ``action=parse&prop=wikitext`` for one article (offline replay shape)."""
-    api = _api_url(wiki)
-    params = {
-        "action": "parse",
-        "page": title,
-        "prop": "wikitext",
-        "formatversion": "2",
-        "format": "json",
-        "redirects": "1",
-    }
-    response = http.get(api, params=params, headers=_HEADERS)
-    return f"{api}?{urlencode(params)}", response.content
+    """(request URL, body) of ``action=parse&prop=wikitext`` for one article."""
+    url, response = _parse_response(http, title, wiki)
+    return url, response.content
 
 
 def discovery_query(wiki: str = "en") -> str:
@@ -987,6 +1020,12 @@ def discovery_query(wiki: str = "en") -> str:
     )
 
 
+def discovery_request(wiki: str = "en") -> dict[str, Any]:
+    """The exact WDQS request (POST form) made live; a recording would be keyed on it."""
+    return {"url": WDQS_URL, "data": {"query": discovery_query(wiki), "format": "json"},
+            "headers": {"Accept": "application/sparql-results+json"}}
+
+
 def parse_discovery(content: bytes, *, url: str = WDQS_URL) -> list[str]:
     """Titles from a SPARQL 1.1 JSON results document binding ?title (sorted, unique)."""
     data = _decode(content, url)
@@ -995,7 +1034,7 @@ def parse_discovery(content: bytes, *, url: str = WDQS_URL) -> list[str]:
         if not isinstance(bindings, list):
             raise TypeError("results.bindings is not a list")
     except (KeyError, TypeError) as exc:
-        raise SourceChanged(f"{SOURCE.name}: WDQS answer from {url} is not SPARQL JSON results: {exc}") from exc
+        raise SourceChanged(f"{SOURCE.name}: WDQS answer from {url} is not SPARQL JSON results: {exc!r}") from exc
     titles = {
         b["title"]["value"].strip()
         for b in bindings
@@ -1005,26 +1044,24 @@ def parse_discovery(content: bytes, *, url: str = WDQS_URL) -> list[str]:
 
 
 def discover_titles(http: Any, wiki: str = "en") -> list[str]:
-    """Live discovery of the articles to read via WDQS.
+    """Live discovery of the articles to read via WDQS (POST, SPARQL 1.1 JSON results).
 
-    No recording exists offline: the first online run (record mode) records this answer. Uses
-    ``http.post(url, data=…, headers=…)`` as WDQS prefers POST for long queries; a client with
-    only ``get`` sends the same query as GET parameters.
+    No recording of this answer exists offline: the first online run in ``record`` mode
+    records it (keyed by `discovery_request`), later replays reuse it.
     """
-    form = {"query": discovery_query(wiki), "format": "json"}
-    headers = {"Accept": "application/sparql-results+json"}
-    post = getattr(http, "post", None)
-    if callable(post):
-        response = post(WDQS_URL, data=form, headers=headers)
-    else:
-        response = http.get(WDQS_URL, params=form, headers=headers)
-    return parse_discovery(response.content, url=WDQS_URL)
+    req = discovery_request(wiki)
+    response = http.post(req["url"], data=req["data"], headers=req["headers"])
+    return parse_discovery(response.content, url=req["url"])
 
 
 def extract(http: Any, *, titles: list[str] | None = None, wiki: str = "en",
-            extracted_at: datetime | None = None) -> list[dict]:
-    """Discover (if no titles given), fetch in batches and parse. Rows of all articles."""
-    extracted_at = _utc(extracted_at or datetime.now(timezone.utc))
+            extracted_at: datetime | None = None, single_pages: bool = False) -> list[dict]:
+    """Discover (if no titles given), fetch and parse. Rows of all articles.
+
+    ``single_pages`` fetches each title with ``action=parse`` instead of batched
+    ``action=query`` (the shape of the bundled offline replay). ``extracted_at`` defaults to the
+    response's Date header (so a replay reproduces the recording's time), else now.
+    """
     if titles is None:
         titles = discover_titles(http, wiki)
         if not titles:
@@ -1034,26 +1071,38 @@ def extract(http: Any, *, titles: list[str] | None = None, wiki: str = "en",
             )
     if not titles:
         return []
+    if single_pages:
+        responses: Iterator[tuple[str, Any]] = (
+            _parse_response(http, title, wiki) for batch in _batches(titles) for title in batch
+        )
+    else:
+        responses = _query_responses(http, titles, wiki)
     rows: list[dict] = []
     seen: set[str] = set()
     missing: set[str] = set()
-    for url, content in fetch(http, titles, wiki=wiki):
-        pages, gone = _read_pages(content, url)
+    requested = {t.strip() for t in titles if t and t.strip()}
+    for url, response in responses:
+        pages, gone = _read_pages(response.content, url)
         missing.update(gone)
+        at = _utc(extracted_at) if extracted_at is not None else response_time(response)
         for page in pages:
             if page.title in seen:
-                continue
+                continue  # a page repeated by a continuation
             seen.add(page.title)
             rows.extend(parse_wikitext(page.wikitext, title=page.title, wiki=wiki,
                                        source_url=article_url(page.title, wiki, page.revid),
-                                       extracted_at=extracted_at))
+                                       extracted_at=at))
     if not seen:
         raise EmptyResult(
-            f"{SOURCE.name}: requested {len(set(titles))} titles on {wiki}.wikipedia.org, the API "
+            f"{SOURCE.name}: requested {len(requested)} titles on {wiki}.wikipedia.org, the API "
             f"returned no page with content ({len(missing)} missing)"
         )
     if missing:
-        log.info("%s: %d of %d titles missing: %s", SOURCE.name, len(missing), len(set(titles)),
+        log.info("%s: %d of %d titles missing: %s", SOURCE.name, len(missing), len(requested),
                  " | ".join(sorted(missing)[:50]))
     log.info("%s: %d pages read, %d rows", SOURCE.name, len(seen), len(rows))
     return rows
+
+
+#: `citylinks parse <source> <file>` entry point: a saved API response (either envelope).
+parse = parse_api_response

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -44,8 +45,8 @@ def _transient(task, task_run, state) -> bool:
         state.result()
     except HttpStatusError as exc:
         return exc.status is not None and (exc.status == 429 or exc.status >= 500)
-    except FetchError as exc:
-        return type(exc) is FetchError  # connection/timeout; not NotRecorded/Robots/TooLarge
+    except FetchError as exc:  # connection/timeout only; not NotRecorded/Robots/TooLarge/bad URL
+        return type(exc) is FetchError and isinstance(exc.__cause__, requests.RequestException)
     except Exception:
         return False
     return False

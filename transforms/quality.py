@@ -39,12 +39,14 @@ def validate(frame: pd.DataFrame, suite: str, **suite_kwargs) -> QualityReport:
     expectations = SUITES[suite](**suite_kwargs)
     data = _gx_friendly(frame)
     with _LOCK:
-        validation = _validation_definition(suite, tuple(expectations))
+        validation = _validation_definition(suite, expectations)
         result = validation.run(batch_parameters={"dataframe": data},
                                 result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0})
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
     table_failures, summary = [], []
-    for expectation, outcome in zip(expectations, result.results):
+    by_label = {e.label: e for e in expectations}
+    for outcome in result.results:  # GX does not keep the suite's order
+        expectation = by_label[_label(outcome.expectation_config)]
         details = outcome.result or {}
         failed_index = list(details.get("unexpected_index_list") or [])
         summary.append({
@@ -59,12 +61,18 @@ def validate(frame: pd.DataFrame, suite: str, **suite_kwargs) -> QualityReport:
         if expectation.row_level and failed_index:
             hit = pd.Series(False, index=frame.index)
             hit.loc[failed_index] = True
-            reasons = reasons.mask(hit & reasons.isna(), "failed " + expectation.label)
-            reasons = reasons.mask(hit & reasons.notna() & ~reasons.str.contains(expectation.label, regex=False),
-                                   reasons + "; failed " + expectation.label)
+            text = "failed " + expectation.label
+            reasons = reasons.mask(hit, reasons.where(reasons.isna(), reasons + "; ").fillna("") + text)
         else:
             table_failures.append(f"failed {expectation.label}: {summary[-1]['exception'] or details}")
+    summary.sort(key=lambda row: [e.label for e in expectations].index(row["expectation"]))
     return QualityReport(suite, len(frame), not table_failures and reasons.isna().all(), reasons, table_failures, summary)
+
+
+def _label(config) -> str:
+    """The label of the spec a GX result belongs to, rebuilt from the result's own config."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k in ("column", "column_list", "column_A", "column_B")}
+    return Expectation("".join(part.capitalize() for part in config.type.split("_")), kwargs).label
 
 
 def _gx_friendly(frame: pd.DataFrame) -> pd.DataFrame:
@@ -79,19 +87,27 @@ def _gx_friendly(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@lru_cache(maxsize=None)
-def _validation_definition(suite_name: str, expectations: tuple[Expectation, ...]):
+_DEFINITIONS: dict[str, object] = {}
+
+
+def _validation_definition(suite_name: str, expectations: list[Expectation]):
+    """One GX validation definition per distinct suite content, built once per process."""
+    import hashlib
+
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
+    name = f"{suite_name}-" + hashlib.sha256(repr(expectations).encode()).hexdigest()[:12]
+    if name in _DEFINITIONS:
+        return _DEFINITIONS[name]
     context = _context()
-    name = f"{suite_name}-{abs(hash(expectations))}"
     asset = context.data_sources.get("staged").add_dataframe_asset(name=name)
     batch = asset.add_batch_definition_whole_dataframe(name)
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for expectation in expectations:
         suite.add_expectation(getattr(gxe, expectation.type)(**expectation.kwargs))
-    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    _DEFINITIONS[name] = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    return _DEFINITIONS[name]
 
 
 @lru_cache(maxsize=1)
