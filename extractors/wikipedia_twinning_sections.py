@@ -48,6 +48,15 @@ What is extracted
     "Internationale Beziehungen". Sub-headings naming consulates, embassies or memberships switch
     reading off until the next sub-heading.
 
+Public API
+    ``parse_wikitext`` (one article, pure), ``parse_api_response`` / ``parse`` (either API
+    envelope), ``query_request`` / ``parse_request`` / ``discovery_request`` (the exact requests,
+    recordings are keyed on them), ``fetch`` (batched ``action=query``, 50 sorted titles per
+    request, ``maxlag=5``, ``continue`` followed), ``fetch_one_parse`` (``action=parse``),
+    ``discover_titles`` (WDQS: articles of items with P439 and P190), ``extract`` (the flow's
+    entry point; ``single_pages=True`` uses ``action=parse`` per title, as the bundled replay
+    in ``recordings/bundled/options.json`` asks).
+
 Naming rule (``b_name``)
     The link *target* (the article title: the identity key a resolver can map to a Wikidata
     sitelink; the display text may be an abbreviation, a translation or an older/newer
@@ -64,6 +73,14 @@ Reference URL
     in the whole article. An item without a ref inherits the refs of the header/sub-heading/group
     item it is listed under (``;Partnership cities<ref …>`` cites the whole group). In prose all
     places of a line share the line's refs.
+
+Limits (heuristics, see also tests)
+    One partner per list item: "* [[Aachen]], [[Bonn]]" yields Aachen with country "Bonn".
+    Wikitables are not read. Prose needs country evidence after the link: "twinned with [[A]],
+    [[B]] and [[C]]" (no countries) yields nothing, and a date before the link ("seit 1990 mit
+    [[X]]") is not seen; friendship is not recognised from prose wording. The country is raw
+    ("GER", "Germany", "Frankreich"; sometimes a region when the text names no country) and is
+    mapped by ``transforms.countries``.
 
 Keys and duplicates
     ``record_key = f"{wiki}:{title}:{b_name}"``. The same partner listed twice (duplicate lines,
@@ -523,7 +540,7 @@ def _line_ref_url(line: str, urls: list[str | None]) -> str | None:
 # Parsing an article
 # --------------------------------------------------------------------------------------------
 
-_HEADING_LINE_RE = re.compile(r"^(={1,6})(.+?)\1\s*$")
+_HEADING_LINE_RE = re.compile(r"^(={1,6})(.+?)\1[ \t]*(?:<!--.*?-->[ \t]*)*$", re.M)
 _LIST_RE = re.compile(r"^([*#:]+)\s*(.*)$")
 _TABLE_RE = re.compile(r"^\s*(?:\{\||\|\}|\||!)")
 
@@ -756,6 +773,9 @@ def _parse_section(heading_title: str, text: str, ctx: _Context) -> list[dict]:
 def parse_wikitext(wikitext: str, *, title: str, wiki: str = "en", source_url: str,
                    extracted_at: datetime) -> list[dict]:
     """Partnership assertions of one article; [] if it has no twinning section. Pure."""
+    headings = (m.group(2) for m in _HEADING_LINE_RE.finditer(wikitext))
+    if not any(_is_twinning_heading(h) for h in headings):
+        return []  # most articles: skip the full parse
     code = mwparserfromhell.parse(wikitext)
     named = _named_ref_urls(code)
     covered: set[int] = set()
@@ -843,8 +863,8 @@ def _read_pages(content: bytes, url: str) -> tuple[list[_Page], list[str]]:
         for raw in raw_pages:
             if not isinstance(raw, dict) or "title" not in raw:
                 raise SourceChanged(f"{SOURCE.name}: page without title in {url}: {str(raw)[:200]}")
-            if raw.get("missing") is not None and raw.get("missing") is not False or \
-                    raw.get("invalid") is not None and raw.get("invalid") is not False:
+            # formatversion=2 writes "missing": true, formatversion=1 "missing": ""
+            if raw.get("missing", False) is not False or raw.get("invalid", False) is not False:
                 missing.append(raw["title"])
                 continue
             revisions = raw.get("revisions")

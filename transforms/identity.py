@@ -55,7 +55,9 @@ FUZZY_CUTOFF = 90.0
 COORDS_NAME_CUTOFF = 85.0
 _EARTH_KM = 6371.0088
 
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+#: After transliteration and lower-casing only ASCII is left: all but [0-9a-z] becomes a space.
+_TO_SPACE = {cp: " " for cp in range(128) if not chr(cp).isalnum() or chr(cp).isupper()}
+_QUALIFIER_CHARS = re.compile(r"[(\[/,|]")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 #: All-caps 3-4 letter alternate names are IATA/ICAO/abbreviations ("CGN", "MUC", "FFM").
 _CODE_LIKE = re.compile(r"[A-Z]{3,4}")
@@ -85,22 +87,23 @@ def _transliterate(texts: list[str]) -> list[str]:
     unidecode maps code point by code point, so the table gives identical output at a fraction
     of the cost (1M gazetteer names in well under a second).
     """
-    foreign = {ch for text in texts if not text.isascii() for ch in text if ord(ch) > 127}
-    table = {ord(ch): unidecode(ch) for ch in foreign}
+    joined = "".join(text for text in texts if not text.isascii())
+    points = np.unique(np.frombuffer(joined.encode("utf-32-le"), dtype="<u4"))
+    table = {int(cp): unidecode(chr(cp)) for cp in points[points > 127]}
     return [text if text.isascii() else text.translate(table) for text in texts]
 
 
 def _keys_and_variants(texts: list[str]) -> tuple[list[str], list[str]]:
     """(key, variant key) for each distinct string; see `normalise_name` and `variant_name`."""
     lowered = [t.lower() for t in _transliterate([html.unescape(t) if "&" in t else t for t in texts])]
-    keys = [_NON_ALNUM.sub(" ", t).strip() for t in lowered]
+    keys = [" ".join(t.translate(_TO_SPACE).split()) for t in lowered]
     variants = []
     for text, key in zip(lowered, keys):
         variant = key
-        if any(ch in text for ch in "([/,|"):
+        if _QUALIFIER_CHARS.search(text):
             text = _PARENS.sub(" ", text)
             text = re.split(r"[/,|]", text, maxsplit=1)[0]
-            variant = _NON_ALNUM.sub(" ", text).strip()
+            variant = " ".join(text.translate(_TO_SPACE).split())
         if " " in variant:
             variant = _PREFIX_RE.sub("", variant)
             match = _SUFFIX_RE.match(variant)
