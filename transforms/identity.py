@@ -8,13 +8,17 @@ and, where known, coordinates) is resolved against the GeoNames gazetteer
 2. ``exact``        normalised name == a place's primary name (within the country);
    ``alternate``    ... == one of its alternate names, or equal after qualifiers such as
                     "Hansestadt", "(Oder)", "an der Ruhr" are dropped on both sides;
-3. ``coordinates``  no name hit, but a place within a few km has a similar name;
+3. ``coordinates``  no name hit, but a place within a few km has a similar name (or is the
+                    first part of a merged municipality: "Aue-Bad Schlema" -> Aue);
 4. ``fuzzy``        rapidfuzz ratio >= 90 against the country's names;
 5. ``name_only``    a name hit where the source gives no country (matched across countries).
 
 Among several candidates the nearest within ``max_km`` wins; without coordinates the most
 populous (primary-name hits weigh double) wins, and the row is "ambiguous" when the runner-up
-is comparable. Everything here is pure: the gazetteer is passed in.
+is comparable. Loosened matches (variants, fuzzy) must lie near the source's coordinates when
+it has them. Units that are not one municipality ("Lippe (district)") get no loosened key, so
+they stay unresolved rather than becoming their seat town. Everything here is pure: the
+gazetteer is passed in.
 """
 from __future__ import annotations
 
@@ -42,7 +46,7 @@ METHODS = ("source_id", "exact", "alternate", "coordinates", "fuzzy", "name_only
 STATUSES = ("resolved", "ambiguous", "unresolved")
 
 #: Index tiers; lower is stronger name evidence.
-TIER_PRIMARY, TIER_ALTERNATE, TIER_VARIANT, TIER_FUZZY, TIER_COORDS, TIER_SOURCE = 0, 1, 2, 3, 4, 5
+TIER_PRIMARY, TIER_ALTERNATE, TIER_VARIANT, TIER_FUZZY, TIER_COORDS = 0, 1, 2, 3, 4
 _NAME_SCORE = {TIER_PRIMARY: 1.0, TIER_ALTERNATE: 0.95, TIER_VARIANT: 0.9}
 
 #: Candidates this close to the source's coordinates are taken as the place it means.
@@ -53,11 +57,24 @@ NEAR_KM = 5.0
 AMBIGUOUS_SHARE = 0.3
 FUZZY_CUTOFF = 90.0
 COORDS_NAME_CUTOFF = 85.0
+#: Similarity given to "first part of a hyphenated compound" matches (ranked below real matches).
+COMPOUND_PART_SIM = 85.0
+#: Loosened names (variant keys, fuzzy) must lie this close when the source has coordinates.
+VARIANT_KM = 15.0
+#: Fuzzy ratio from which a name without coordinates counts as resolved, not ambiguous.
+FUZZY_SURE = 95.0
 _EARTH_KM = 6371.0088
 
 #: After transliteration and lower-casing only ASCII is left: all but [0-9a-z] becomes a space.
 _TO_SPACE = {cp: " " for cp in range(128) if not chr(cp).isalnum() or chr(cp).isupper()}
-_QUALIFIER_CHARS = re.compile(r"[(\[/,|]")
+_QUALIFIER_CHARS = re.compile(r"[(\[/,|]| [-\u2013\u2014] ")
+#: "Berlin – Pankow", "Bonn - Beuel": a parent municipality, then the part it is about.
+_DASH_PARENT = re.compile(r" [-\u2013\u2014] ")
+#: Bracketed or trailing markers of units that are not one municipality (districts, Ämter).
+_ADMIN_UNIT = re.compile(
+    r"[(,]\s*(?:district|landkreis|kreis|samtgemeinde|verbandsgemeinde|amt|county|region|"
+    r"province|provinz|powiat|gmina wiejska)\b|^(?:landkreis|kreis|amt|samtgemeinde|verbandsgemeinde) "
+)
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 #: All-caps 3-4 letter alternate names are IATA/ICAO/abbreviations ("CGN", "MUC", "FFM").
 _CODE_LIKE = re.compile(r"[A-Z]{3,4}")
@@ -68,8 +85,12 @@ _PREFIXES = (
     "wissenschaftsstadt", "stadt", "gemeinde", "markt", "city of", "town of",
     "village of", "municipality of", "borough of", "gmina", "miasto", "ville de",
     "commune de", "comune di", "citta di", "mesto", "obec", "municipio de",
+    # spa title, added or dropped over time ("Kötzting" became "Bad Kötzting" in 2005)
+    "bad",
 )
 _PREFIX_RE = re.compile(r"^(?:%s) (?=\S)" % "|".join(re.escape(p) for p in _PREFIXES))
+#: Trailing words naming the unit, not the place ("Växjö Municipality", "Vejle Kommune").
+_UNIT_SUFFIX_RE = re.compile(r" (?:municipality|kommun|kommune|gemeente|gemeinde|stadt)$")
 #: Trailing locatives: "Mülheim an der Ruhr", "Weil am Rhein", "Frankfurt nad Odrą",
 #: "Boulogne-sur-Mer". Dropped only in the variant key, which is consulted only when the
 #: full name has no hit, so "Frankfurt am Main" and "Frankfurt (Oder)" stay distinct.
@@ -88,19 +109,27 @@ def _transliterate(texts: list[str]) -> list[str]:
     of the cost (1M gazetteer names in well under a second).
     """
     joined = "".join(text for text in texts if not text.isascii())
-    points = np.unique(np.frombuffer(joined.encode("utf-32-le"), dtype="<u4"))
+    points = np.unique(np.frombuffer(joined.encode("utf-32-le", errors="surrogatepass"), dtype="<u4"))
     table = {int(cp): unidecode(chr(cp)) for cp in points[points > 127]}
     return [text if text.isascii() else text.translate(table) for text in texts]
 
 
 def _keys_and_variants(texts: list[str]) -> tuple[list[str], list[str]]:
     """(key, variant key) for each distinct string; see `normalise_name` and `variant_name`."""
-    lowered = [t.lower() for t in _transliterate([html.unescape(t) if "&" in t else t for t in texts])]
+    unescaped = [html.unescape(t) if "&" in t else t for t in texts]
+    lowered = [t.lower() for t in _transliterate(unescaped)]
     keys = [" ".join(t.translate(_TO_SPACE).split()) for t in lowered]
     variants = []
     for text, key in zip(lowered, keys):
         variant = key
+        if _ADMIN_UNIT.search(text):
+            # "Karlsruhe (district)" is not the city Karlsruhe: no loosened key at all.
+            variants.append(key)
+            continue
         if _QUALIFIER_CHARS.search(text):
+            # "Bonn – Bad Godesberg" -> the part after the parent; "Halle (Saale)" -> "halle";
+            # "Heringen/Helme", "Friedberg, Hesse" -> the first part.
+            text = _DASH_PARENT.split(text)[-1]
             text = _PARENS.sub(" ", text)
             text = re.split(r"[/,|]", text, maxsplit=1)[0]
             variant = " ".join(text.translate(_TO_SPACE).split())
@@ -109,6 +138,7 @@ def _keys_and_variants(texts: list[str]) -> tuple[list[str], list[str]]:
             match = _SUFFIX_RE.match(variant)
             if match:
                 variant = match.group(1)
+            variant = _UNIT_SUFFIX_RE.sub("", variant)
         variants.append(variant or key)
     return keys, variants
 
@@ -235,14 +265,26 @@ def _candidates(pending: pd.DataFrame, index: pd.DataFrame, query_col: str, inde
     return found.sort_values(["qid", "tier"], kind="stable").drop_duplicates(["qid", "geonames_id"])
 
 
-def _pick(cands: pd.DataFrame, queries: pd.DataFrame, attrs: pd.DataFrame, max_km: float) -> pd.DataFrame:
-    """One winner per qid with method, status and score, from candidates (qid, geonames_id, tier, name_score)."""
+def _pick(cands: pd.DataFrame, queries: pd.DataFrame, attrs: pd.DataFrame, max_km: float,
+          require_near: bool = False) -> pd.DataFrame:
+    """One winner per qid, with method, status and score.
+
+    ``cands`` holds qid, geonames_id, tier, name_score and optionally ``uncertain`` (a weak
+    name match that is ambiguous unless coordinates confirm it). With ``require_near``, a query
+    that has coordinates but no candidate within ``max_km`` gets no winner: for loosened names
+    (variants, fuzzy) distance is the only thing that tells a typo from a different town.
+    """
     c = cands.merge(attrs[["geonames_id", "population", "lat", "lon"]], on="geonames_id")
     c = c.merge(queries[["qid", "lat", "lon", "country"]], on="qid", suffixes=("", "_q"))
+    if "uncertain" not in c.columns:
+        c["uncertain"] = False
     dist = _haversine_km(c["lat_q"].astype("float64"), c["lon_q"].astype("float64"), c["lat"], c["lon"])
     c["dist_km"] = dist
     c["near"] = np.nan_to_num(dist, nan=np.inf) <= max_km
-    c["rank_dist"] = np.where(c["near"], dist, np.inf)
+    if require_near:
+        has_coords = c["lat_q"].notna() & c["lon_q"].notna()
+        c = c[~has_coords | c.groupby("qid")["near"].transform("any")]
+    c["rank_dist"] = np.where(c["near"], c["dist_km"], np.inf)
     c["weight"] = np.maximum(c["population"].to_numpy(), 1) * np.where(c["tier"] == TIER_PRIMARY, 2.0, 1.0)
     # Nearest within max_km first; otherwise (all distances inf) the heaviest; tier breaks ties.
     c = c.sort_values(["qid", "rank_dist", "weight", "tier", "geonames_id"],
@@ -254,8 +296,8 @@ def _pick(cands: pd.DataFrame, queries: pd.DataFrame, attrs: pd.DataFrame, max_k
 
     has_coords = winners["lat_q"].notna() & winners["lon_q"].notna()
     no_country = winners["country"].isna()
-    near = winners["near"]
-    ambiguous = ~near & (share >= AMBIGUOUS_SHARE)
+    near = winners["near"].astype(bool)
+    ambiguous = ~near & ((share >= AMBIGUOUS_SHARE) | winners["uncertain"].astype(bool))
     evidence = np.select(
         [near, ambiguous, has_coords],
         [1.0 - 0.1 * (winners["dist_km"].fillna(0) / max_km), 0.5, 0.75],
@@ -309,10 +351,14 @@ def _coordinate_hits(pending: pd.DataFrame, index: pd.DataFrame, attrs: pd.DataF
         return pd.DataFrame(columns=["qid", "geonames_id", "tier", "name_score"])
     pairs = pd.DataFrame({"qid": qids, "geonames_id": np.asarray(gids, dtype="int64")})
     pairs = pairs.merge(index[["geonames_id", "key"]], on="geonames_id")
-    pairs = pairs.merge(with_coords[["qid", "base"]], on="qid")
+    pairs = pairs.merge(with_coords[["qid", "base", "first", "compound"]], on="qid")
     a, b = pairs["base"].tolist(), pairs["key"].tolist()
     sim = np.maximum(process.cpdist(a, b, scorer=fuzz.ratio), process.cpdist(a, b, scorer=fuzz.token_sort_ratio))
-    pairs["sim"] = sim
+    # Merged municipalities are named after their parts ("Aue-Bad Schlema", "Henstedt-Ulzburg")
+    # and GeoNames often lists only the old town: the first part, right there, stands for it.
+    first = pairs["first"].to_numpy(dtype=object)
+    part = (pairs["compound"].to_numpy(dtype=bool) & (first == pairs["key"].to_numpy(dtype=object)))
+    pairs["sim"] = np.where(part & (sim < COORDS_NAME_CUTOFF), COMPOUND_PART_SIM, sim)
     pairs = pairs[pairs["sim"] >= COORDS_NAME_CUTOFF]
     pairs = pairs.sort_values(["qid", "geonames_id", "sim"], ascending=[True, True, False])
     pairs = pairs.drop_duplicates(["qid", "geonames_id"])
@@ -323,24 +369,44 @@ def _coordinate_hits(pending: pd.DataFrame, index: pd.DataFrame, attrs: pd.DataF
 
 
 def _fuzzy_hits(pending: pd.DataFrame, index: pd.DataFrame, cutoff: float) -> pd.DataFrame:
-    """Best rapidfuzz ratio >= cutoff per distinct (key, country); loops over distinct names only.
+    """Best rapidfuzz ratio >= cutoff per distinct pending key, one `cdist` batch per country.
 
     With a country the choices are that country's keys; without one, primary names worldwide.
+    Batches are cut so that a score matrix stays below ~80 MB.
     """
-    choices_by_country: dict = {}
+    todo = pending[pending["key"].str.len() >= 4]
     rows = []
-    for (key, country), group in pending.groupby(["key", "country"], dropna=False, sort=False):
-        if not isinstance(key, str) or len(key) < 4:
+    key_codes = index["key"].cat.codes.to_numpy()
+    key_cats = index["key"].cat.categories
+    country_codes = index["country_code"].cat.codes.to_numpy()
+    country_cats = index["country_code"].cat.categories
+    by_country = np.argsort(country_codes, kind="stable")
+    bounds = np.searchsorted(country_codes[by_country], np.arange(len(country_cats) + 1))
+    for country, group in todo.groupby(todo["country"].fillna(""), sort=False):
+        if not country:
+            rows_of = np.flatnonzero(index["tier"].to_numpy() == TIER_PRIMARY)
+        elif country in country_cats:
+            at = country_cats.get_loc(country)
+            rows_of = by_country[bounds[at]:bounds[at + 1]]
+        else:
             continue
-        country_key = country if isinstance(country, str) else None
-        if country_key not in choices_by_country:
-            subset = index[index["country_code"] == country_key] if country_key else index[index["tier"] == TIER_PRIMARY]
-            choices_by_country[country_key] = pd.unique(subset["key"].to_numpy())
-        best = process.extractOne(key, choices_by_country[country_key], scorer=fuzz.ratio, score_cutoff=cutoff)
-        if best is None:
+        choices = key_cats.take(np.unique(key_codes[rows_of])).to_numpy(dtype=object)
+        keys = pd.unique(group["key"].to_numpy(dtype=object))
+        if len(choices) == 0:
             continue
-        for qid in group["qid"]:
-            rows.append((qid, best[0], best[1]))
+        step = max(1, 20_000_000 // len(choices))
+        best: dict[str, tuple[str, float]] = {}
+        for start in range(0, len(keys), step):
+            chunk = keys[start:start + step]
+            scores = process.cdist(chunk, choices, scorer=fuzz.ratio, score_cutoff=cutoff,
+                                   dtype=np.float32, workers=-1)
+            top = scores.argmax(axis=1)
+            for key, column, score in zip(chunk, top, scores[np.arange(len(chunk)), top]):
+                if score >= cutoff:
+                    best[key] = (choices[column], float(score))
+        for qid, key in zip(group["qid"], group["key"]):
+            if key in best:
+                rows.append((qid, *best[key]))
     if not rows:
         return pd.DataFrame(columns=["qid", "geonames_id", "tier", "name_score"])
     matched = pd.DataFrame(rows, columns=["qid", "fkey", "ratio"]).merge(
@@ -349,7 +415,9 @@ def _fuzzy_hits(pending: pd.DataFrame, index: pd.DataFrame, cutoff: float) -> pd
     cands = cands.merge(matched[["qid", "ratio"]], on="qid")
     cands["tier"] = TIER_FUZZY
     cands["name_score"] = cands["ratio"] / 100.0 * 0.9
-    return cands[["qid", "geonames_id", "tier", "name_score"]]
+    # one edit apart is as often a different town (Weyhe/Weyher) as a typo
+    cands["uncertain"] = cands["ratio"] < FUZZY_SURE
+    return cands[["qid", "geonames_id", "tier", "name_score", "uncertain"]]
 
 
 # --------------------------------------------------------------------------- resolve
@@ -386,6 +454,10 @@ def resolve(queries: pd.DataFrame, index: pd.DataFrame, places: pd.DataFrame, *,
     uq["key"] = normalise_name(uq["name"]).astype(object)
     uq["vkey"] = variant_name(uq["name"]).astype(object)
     uq["base"] = uq["vkey"]
+    compound = uq["name"].str.contains(r"\w-\w", regex=True).fillna(False) & \
+        ~uq["name"].str.contains(r"[(\u2013]|\s-\s", regex=True).fillna(False)
+    uq["compound"] = compound.to_numpy(dtype=bool)
+    uq["first"] = normalise_name(uq["name"].str.split("-", n=1).str[0]).astype(object)
     uq["country"] = uq["country"].astype(object).where(uq["country"].notna(), None)
 
     attrs = places[["geonames_id", "name", "country_code", "admin1", "population", "lat", "lon"]]
@@ -404,52 +476,59 @@ def resolve(queries: pd.DataFrame, index: pd.DataFrame, places: pd.DataFrame, *,
     def pending() -> pd.DataFrame:
         return uq[~uq["qid"].isin(done) & uq["key"].notna() & (uq["key"] != "")]
 
-    # 2. exact name / alternate name, then qualifier-free variants
-    for query_col, index_col, variant in (("key", "key", False), ("vkey", "vkey", True)):
+    def take(result: pd.DataFrame) -> None:
+        nonlocal done
+        picked.append(result)
+        done = done.union(result.index)
+
+    # 2. exact name / alternate name; then qualifier-free variants, which must lie near the
+    #    source's coordinates when it has them ("Vaihingen (Stuttgart)" is not Vaihingen/Enz)
+    for query_col, variant in (("key", False), ("vkey", True)):
         todo = pending()
         if todo.empty:
             break
-        cands = _candidates(todo, index, query_col, index_col)
+        cands = _candidates(todo, index, query_col, query_col)
         if cands.empty:
             continue
         if variant:
             cands["tier"] = TIER_VARIANT
         cands["name_score"] = cands["tier"].map(_NAME_SCORE)
-        result = _pick(cands, uq, attrs, max_km)
-        picked.append(result)
-        done = done.union(result.index)
+        take(_pick(cands, uq, attrs, VARIANT_KM if variant else max_km, require_near=variant))
 
     # 3. a similar name close to the source's coordinates
     todo = pending()
     if len(todo):
         cands = _coordinate_hits(todo, index, attrs, near_km)
         if len(cands):
-            result = _pick(cands, uq, attrs, near_km)
-            picked.append(result)
-            done = done.union(result.index)
+            take(_pick(cands, uq, attrs, near_km))
 
-    # 4. fuzzy within the country
+    # 4. fuzzy within the country (near the coordinates, when given)
     todo = pending()
     if len(todo):
         cands = _fuzzy_hits(todo, index, fuzzy_cutoff)
         if len(cands):
-            result = _pick(cands, uq, attrs, max_km)
-            picked.append(result)
-            done = done.union(result.index)
+            take(_pick(cands, uq, attrs, max_km, require_near=True))
 
-    resolved = pd.concat(picked) if picked else pd.DataFrame(
-        columns=["geonames_id", "match_score", "match_method", "match_status"])
-    resolved = resolved.merge(attrs, left_on="geonames_id", right_on="geonames_id", how="left").set_index(resolved.index) \
-        if len(resolved) else resolved
-    per_query = resolved.reindex(q["qid"].to_numpy())
+    return _assemble(queries, q["qid"].to_numpy(), picked, attrs)
+
+
+def _assemble(queries: pd.DataFrame, qids: np.ndarray, picked: list[pd.DataFrame],
+              attrs: pd.DataFrame) -> pd.DataFrame:
+    """The input rows plus RESULT_COLUMNS, from the per-query winners (indexed by qid)."""
+    winners = pd.concat(picked) if picked else pd.DataFrame(
+        {"geonames_id": pd.Series(dtype="int64"), "match_score": pd.Series(dtype="float64"),
+         "match_method": pd.Series(dtype=object), "match_status": pd.Series(dtype=object)})
+    details = attrs.set_index("geonames_id")[["name", "country_code", "admin1", "population"]]
+    winners = winners.join(details, on="geonames_id")
+    per_row = winners.reindex(qids)
 
     out = queries.copy()
-    out["geonames_id"] = pd.array(per_query["geonames_id"].to_numpy(), dtype="Int64")
-    out["canonical_name"] = pd.array(per_query.get("name", pd.Series([pd.NA] * n)).to_numpy(), dtype="string")
-    out["match_country"] = pd.array(per_query.get("country_code", pd.Series([pd.NA] * n)).to_numpy(), dtype="string")
-    out["admin1"] = pd.array(per_query.get("admin1", pd.Series([pd.NA] * n)).to_numpy(), dtype="string")
-    out["population"] = pd.array(per_query.get("population", pd.Series([pd.NA] * n)).to_numpy(), dtype="Int64")
-    out["match_score"] = per_query["match_score"].astype("float64").fillna(0.0).to_numpy()
-    out["match_method"] = pd.array(per_query["match_method"].fillna("none").to_numpy(), dtype="string")
-    out["match_status"] = pd.array(per_query["match_status"].fillna("unresolved").to_numpy(), dtype="string")
+    out["geonames_id"] = pd.array(per_row["geonames_id"].to_numpy(dtype="float64"), dtype="Int64")
+    out["canonical_name"] = pd.array(per_row["name"].to_numpy(dtype=object), dtype="string")
+    out["match_country"] = pd.array(per_row["country_code"].to_numpy(dtype=object), dtype="string")
+    out["admin1"] = pd.array(per_row["admin1"].to_numpy(dtype=object), dtype="string")
+    out["population"] = pd.array(per_row["population"].to_numpy(dtype="float64"), dtype="Int64")
+    out["match_score"] = per_row["match_score"].astype("float64").fillna(0.0).to_numpy()
+    out["match_method"] = pd.array(per_row["match_method"].fillna("none").to_numpy(dtype=object), dtype="string")
+    out["match_status"] = pd.array(per_row["match_status"].fillna("unresolved").to_numpy(dtype=object), dtype="string")
     return out

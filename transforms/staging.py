@@ -94,6 +94,8 @@ def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: p
         "geonames_id": frame[f"{side}_geonames_id"].astype("Int64"),
     })
     resolved = resolve(queries, index, places).reset_index(drop=True)
+    coordinates = places.set_index("geonames_id")[["lat", "lon"]].reindex(resolved["geonames_id"].astype("float64"))
+    resolved["lat"], resolved["lon"] = coordinates["lat"].values, coordinates["lon"].values
     resolved["query_name"] = queries["name"].values
     resolved["query_country"] = queries["country_code"].values
     resolved["wikidata_qid"] = frame[f"{side}_qid"].astype("string").values
@@ -124,10 +126,8 @@ def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
         "name": resolved["canonical_name"].where(is_resolved, resolved["query_name"]).astype("string"),
         "country_code": resolved["match_country"].fillna(resolved["query_country"]).astype("string"),
         "admin1_code": resolved["admin1"].astype("string"),
-        "latitude": resolved["lat"].where(is_resolved, resolved["query_lat"]).astype("Float64")
-        if "lat" in resolved else resolved["query_lat"],
-        "longitude": resolved["lon"].where(is_resolved, resolved["query_lon"]).astype("Float64")
-        if "lon" in resolved else resolved["query_lon"],
+        "latitude": resolved["lat"].astype("Float64").where(is_resolved, resolved["query_lat"]),
+        "longitude": resolved["lon"].astype("Float64").where(is_resolved, resolved["query_lon"]),
         "population": resolved["population"].astype("Int64"),
         "match_method": resolved["match_method"].astype("string"),
         "match_score": resolved["match_score"].astype("Float64"),

@@ -1,0 +1,84 @@
+"""The nightly flow end to end on the bundled recordings: merge, idempotence, isolation."""
+import shutil
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from flows.nightly import DEFAULT_REPLAY_DIR, nightly
+from schemas import warehouse as W
+from warehouse import load as wh
+
+pytestmark = pytest.mark.flow
+
+
+def tables(url):
+    engine = wh.make_engine(url)
+    with engine.connect() as conn:
+        out = {name: wh.read_frame(conn, select(t)) for name, t in
+               (("municipality", W.municipality), ("partnership", W.partnership),
+                ("partnership_source", W.partnership_source), ("quarantine", W.quarantine),
+                ("load_run", W.load_run))}
+    engine.dispose()
+    return out
+
+
+@pytest.fixture(scope="module")
+def warehouse_after_two_runs(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('wh') / 'warehouse.db'}"
+    first = nightly(mode="replay", recordings_dir=DEFAULT_REPLAY_DIR, warehouse_url=url, return_state=True)
+    after_first = tables(url)
+    second = nightly(mode="replay", recordings_dir=DEFAULT_REPLAY_DIR, warehouse_url=url, return_state=True)
+    return first, second, after_first, tables(url)
+
+
+def test_every_source_loads_and_pairs_merge_across_sources(warehouse_after_two_runs):
+    first, _, data, _ = warehouse_after_two_runs
+    assert first.is_completed(), first.message
+    ps = data["partnership_source"]
+    assert set(ps["source"]) == {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections"}
+    sources_per_pair = ps[ps["is_current"]].groupby("partnership_key")["source"].nunique()
+    assert (sources_per_pair >= 2).sum() > 500  # Wikidata and the Wikipedia-derived CSV overlap widely
+    current = data["partnership"][data["partnership"]["is_current"]]
+    assert current["partnership_key"].is_unique
+    assert set(current["partnership_key"]) == set(ps.loc[ps["is_current"], "partnership_key"])
+
+
+def test_german_municipalities_in_partnerships_carry_geonames_ids(warehouse_after_two_runs):
+    _, _, data, _ = warehouse_after_two_runs
+    m = data["municipality"]
+    current = data["partnership"][data["partnership"]["is_current"]]
+    used = set(current["municipality_a_id"]) | set(current["municipality_b_id"])
+    german = m[m["municipality_id"].isin(used) & (m["country_code"] == "DE")]
+    share = german["geonames_id"].notna().mean()
+    assert len(german) > 1000 and share >= 0.95, f"{share:.1%} of {len(german)} German municipalities resolved"
+
+
+def test_second_run_changes_nothing(warehouse_after_two_runs):
+    _, second, before, after = warehouse_after_two_runs
+    assert second.is_completed(), second.message
+    for name in ("municipality", "partnership", "partnership_source", "quarantine"):
+        columns = list(before[name].columns)
+        pd.testing.assert_frame_equal(before[name].sort_values(columns[:2]).reset_index(drop=True),
+                                      after[name].sort_values(columns[:2]).reset_index(drop=True))
+    runs = after["load_run"]
+    latest = runs[runs["run_id"] == runs.sort_values("started_at")["run_id"].iloc[-1]]
+    assert len(latest) == 3 and (latest["status"] == "loaded").all()
+    assert (latest["rows_new"] == 0).all() and (latest["rows_changed"] == 0).all() and (latest["rows_ended"] == 0).all()
+
+
+def test_a_broken_source_fails_alone_and_names_itself(tmp_path):
+    replay = tmp_path / "replay"
+    shutil.copytree(DEFAULT_REPLAY_DIR, replay)
+    index = replay / "index.jsonl"
+    index.write_text("".join(line for line in index.read_text().splitlines(keepends=True)
+                             if "twin_cities.csv" not in line))
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    state = nightly(mode="replay", recordings_dir=str(replay), warehouse_url=url, return_state=True)
+    assert state.is_failed() and "twincities_dataset" in state.message
+    data = tables(url)
+    runs = data["load_run"].set_index("source")
+    assert runs.loc["twincities_dataset", "status"] == "failed"
+    assert "No recording" in runs.loc["twincities_dataset", "message"]
+    assert runs.loc["wikidata_twinnings", "status"] == "loaded"
+    assert set(data["partnership_source"]["source"]) == {"wikidata_twinnings", "wikipedia_twinning_sections"}
