@@ -7,6 +7,7 @@ load reconciles the consolidated `partnership` table across all sources.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,7 +18,6 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors import registry
@@ -29,6 +29,10 @@ from warehouse import load as wh
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_REPLAY_DIR = str(PROJECT_DIR / "recordings" / "bundled")
 DEFAULT_WAREHOUSE_URL = os.environ.get("CITYLINKS_WAREHOUSE_URL", "sqlite:///warehouse.db")
+
+
+class SourcesFailed(Exception):
+    """Some sources failed; the others were loaded. Ends the flow run Failed, naming them."""
 
 
 @dataclass
@@ -69,12 +73,14 @@ def stage(records: list[dict]):
     from transforms.identity import build_name_index
     from transforms.staging import stage as stage_frame
 
-    places = load_places()
-    index = _name_index(places, build_name_index)
+    with _GAZETTEER_LOCK:  # concurrent stage tasks share one gazetteer and index, built once
+        places = load_places()
+        index = _name_index(places, build_name_index)
     return stage_frame(PARTNERSHIP_ASSERTION.to_frame(records), places=places, index=index)
 
 
 _INDEX_CACHE: dict = {}
+_GAZETTEER_LOCK = threading.Lock()
 
 
 def _name_index(places, build):
@@ -176,7 +182,7 @@ def nightly(
     publish(outcomes, quality)
     failed = [o.source for o in outcomes if o.status == "failed"]
     if failed:
-        return Failed(message=f"sources failed: {', '.join(failed)}", data=outcomes)
+        raise SourcesFailed(f"sources failed: {', '.join(failed)} (see load_run and the run summary artifact)")
     return outcomes
 
 

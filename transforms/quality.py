@@ -16,7 +16,6 @@ import pandas as pd
 from schemas.expectations import SUITES, Expectation
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("TQDM_DISABLE", "1")  # GX's metric progress bars would flood task logs
 
 _LOCK = threading.Lock()  # the ephemeral context is shared; validations run one at a time
 
@@ -114,6 +113,9 @@ def _validation_definition(suite_name: str, expectations: list[Expectation]):
 def _context():
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm floods in task logs
     context.data_sources.add_pandas(name="staged")
     return context

@@ -98,13 +98,20 @@ def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: p
     resolved["lat"], resolved["lon"] = coordinates["lat"].values, coordinates["lon"].values
     resolved["query_name"] = queries["name"].values
     resolved["query_country"] = queries["country_code"].values
-    resolved["wikidata_qid"] = frame[f"{side}_qid"].astype("string").values
-    resolved["ags"] = frame[f"{side}_ags"].astype("string").values
+    resolved["wikidata_qid"] = _column(frame, f"{side}_qid").values
+    resolved["ags"] = _column(frame, f"{side}_ags").values
     resolved["query_lat"], resolved["query_lon"] = queries["lat"].values, queries["lon"].values
     resolved["municipality_id"] = P.municipality_ids(
         resolved.assign(country_code=resolved["match_country"].fillna(resolved["query_country"])),
         resolved["query_name"], resolved["wikidata_qid"]).values
     return resolved
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A contract column, or all-missing where the contract has none for this side (e.g. b_ags)."""
+    if name in frame:
+        return frame[name].astype("string")
+    return pd.Series(pd.NA, index=frame.index, dtype="string")
 
 
 def _assertion_frame(ok: pd.DataFrame) -> pd.DataFrame:

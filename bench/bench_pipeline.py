@@ -1,0 +1,61 @@
+"""Pipeline figures on the bundled recordings, without Prefect: seconds per step, rows, peak RSS.
+
+Run: python bench/bench_pipeline.py [WAREHOUSE_URL]   (default: a fresh SQLite file in /tmp)
+Prints figures only; nothing here is asserted.
+"""
+from __future__ import annotations
+
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from extractors import registry  # noqa: E402
+from extractors.geonames_gazetteer import load_places  # noqa: E402
+from extractors.http import HttpClient  # noqa: E402
+from schemas.records import PARTNERSHIP_ASSERTION  # noqa: E402
+from transforms.identity import build_name_index  # noqa: E402
+from transforms.staging import stage  # noqa: E402
+from warehouse import load as wh  # noqa: E402
+
+REPLAY = ROOT / "recordings" / "bundled"
+
+
+def timed(label, fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    print(f"{label:48} {time.perf_counter() - start:7.2f} s")
+    return result
+
+
+def main() -> None:
+    import json
+
+    url = sys.argv[1] if len(sys.argv) > 1 else f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    options = json.loads((REPLAY / "options.json").read_text())
+    places = timed("gazetteer load", load_places)
+    index = timed("name index build", build_name_index, places)
+    engine = wh.make_engine(url)
+    wh.create_schema(engine)
+    for run in ("first run", "rerun (unchanged input)"):
+        for name, module in registry.SOURCES.items():
+            with HttpClient(mode="replay", recordings_dir=REPLAY) as http:
+                records = timed(f"{run}: extract {name}", module.extract, http, **options.get(name, {}))
+            staged = timed(f"{run}: stage {name} ({len(records)} rows)", stage,
+                           PARTNERSHIP_ASSERTION.to_frame(records), places=places, index=index)
+            wh.start_run(engine, f"bench-{run}", name)
+            counts = timed(f"{run}: load {name}", wh.load_source, engine, run_id=f"bench-{run}", source=name,
+                           assertions=staged.assertions, municipalities=staged.municipalities,
+                           rejected=staged.rejected, rows_extracted=staged.rows_extracted)
+            print(f"    new {counts.rows_new}, changed {counts.rows_changed}, ended {counts.rows_ended}, "
+                  f"quarantined {counts.rows_quarantined}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MiB; warehouse {url}")
+
+
+if __name__ == "__main__":
+    main()
