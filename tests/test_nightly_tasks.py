@@ -1,0 +1,59 @@
+"""Task logic of the nightly flow, through .fn() (no Prefect server): gates and retry policy."""
+
+import pandas as pd
+import pytest
+import requests
+from prefect.logging import disable_run_logger
+from prefect.states import Failed
+from sqlalchemy import select
+
+from extractors.base import SourceError
+from extractors.http import FetchError, HttpStatusError, NotRecorded
+from flows import nightly as N
+from schemas import warehouse as W
+from transforms.quality import QualityReport
+from transforms.staging import StagedSource
+from warehouse import load as wh
+
+
+def staged(rows_extracted: int, rejected: int) -> StagedSource:
+    frame = pd.DataFrame({"record_key": [str(i) for i in range(rejected)], "reject_reason": "failed X"})
+    report = QualityReport("partnership_source", rows_extracted, False, pd.Series(dtype="string"), [],
+                           [{"expectation": "ExpectColumnValuesToNotBeNull(municipality_b_id)", "success": False,
+                             "unexpected_count": rejected, "unexpected_percent": 50.0, "exception": None}])
+    return StagedSource("s1", rows_extracted, pd.DataFrame(), pd.DataFrame(), frame, [report])
+
+
+def test_source_above_reject_threshold_is_not_loaded(tmp_path):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = wh.make_engine(url)
+    wh.create_schema(engine)
+    with disable_run_logger(), pytest.raises(SourceError, match=r"50.0%\) failed validation.*municipality_b_id"):
+        N.load.fn(url, "r1", staged(10, 5), max_reject_share=0.2, max_shrink=0.5)
+    with engine.connect() as conn:
+        assert conn.execute(select(W.quarantine)).fetchall() == []
+        assert conn.execute(select(W.partnership_source)).fetchall() == []
+
+
+def _state(exc: Exception):
+    return Failed(data=exc)
+
+
+@pytest.mark.parametrize("exc, retry", [
+    (HttpStatusError("HTTP 503", url="u", status=503), True),
+    (HttpStatusError("HTTP 429", url="u", status=429), True),
+    (HttpStatusError("HTTP 404", url="u", status=404), False),
+    (NotRecorded("No recording", url="u"), False),
+    (SourceError("page changed"), False),
+])
+def test_fetch_retry_only_for_transient_errors(exc, retry):
+    assert N._transient(None, None, _state(exc)) is retry
+
+
+def test_connection_error_is_transient_but_a_bad_url_is_not():
+    try:
+        raise FetchError("GET u failed", url="u") from requests.ConnectionError("refused")
+    except FetchError as exc:
+        connection = exc
+    assert N._transient(None, None, _state(connection)) is True
+    assert N._transient(None, None, _state(FetchError("Not an absolute http(s) URL", url="x"))) is False
