@@ -1082,7 +1082,8 @@ def extract(http: Any, *, titles: list[str] | None = None, wiki: str = "en",
     ``action=query`` (the shape of the bundled offline replay). ``extracted_at`` defaults to the
     response's Date header (so a replay reproduces the recording's time), else now.
     """
-    if titles is None:
+    discovered = titles is None
+    if discovered:
         titles = discover_titles(http, wiki)
         if not titles:
             raise EmptyResult(
@@ -1112,6 +1113,9 @@ def extract(http: Any, *, titles: list[str] | None = None, wiki: str = "en",
             rows.extend(parse_wikitext(page.wikitext, title=page.title, wiki=wiki,
                                        source_url=article_url(page.title, wiki, page.revid),
                                        extracted_at=at))
+    if discovered:  # discovery selects items with a German municipality key (P439)
+        for row in rows:
+            row["a_country"] = row["a_country"] or "DE"
     if not seen:
         raise EmptyResult(
             f"{SOURCE.name}: requested {len(requested)} titles on {wiki}.wikipedia.org, the API "
