@@ -2,9 +2,15 @@
 
 Run: python bench/bench_resolver.py [path/to/twin_cities.csv]
 Prints figures only; asserts nothing about timing.
+
+The last block is the acceptance measure: the distinct German-side names (the CSV's German
+sides, with their coordinates, plus the German city labels of the Wikidata 2017 P190 file),
+counted per `kind`, and the share of real municipalities (kind == municipality) with a
+GeoNames id (a name counts once, with an id when any of its rows got one).
 """
 from __future__ import annotations
 
+import json
 import resource
 import sys
 import time
@@ -20,6 +26,7 @@ from transforms.countries import to_iso2  # noqa: E402
 from transforms.identity import build_name_index, resolve  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "fixtures" / "twincities" / "twin_cities_2026-02.csv"
+WIKIDATA_P190 = ROOT.parent / "shared" / "fixtures" / "wikidata" / "p190_german_cities_2017-02.sparql.json"
 
 
 def shares(statuses: pd.Series) -> str:
@@ -60,8 +67,30 @@ def main(csv_path: Path) -> None:
         methods = got["match_method"].value_counts()
         print("  methods " + ", ".join(f"{m} {n:,}" for m, n in methods.items()))
 
+    german_names(distinct, index, places)
+
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(f"\npeak RSS            {peak_kib / 1024:7.0f} MiB")
+
+
+def german_names(distinct: pd.DataFrame, index: pd.DataFrame, places: pd.DataFrame) -> None:
+    """Share of German municipalities with an id, over distinct names, and counts per kind."""
+    queries = distinct.loc[distinct["country_code"] == "DE", ["name", "country_code", "lat", "lon"]]
+    if WIKIDATA_P190.exists():
+        bindings = json.loads(WIKIDATA_P190.read_text(encoding="utf-8"))["results"]["bindings"]
+        labels = pd.Series([b["cityLabel"]["value"] for b in bindings]).drop_duplicates()
+        queries = pd.concat([queries, pd.DataFrame({"name": labels, "country_code": "DE"})], ignore_index=True)
+    got = resolve(queries.reset_index(drop=True), index, places)
+    per_name = got.assign(has_id=got["geonames_id"].notna()).groupby("name").agg(
+        kind=("kind", "first"), has_id=("has_id", "any"),
+        other_country=("match_country", lambda c: bool((c.notna() & (c != "DE")).any())))
+    print(f"\nGerman-side names (CSV + Wikidata 2017 labels): {len(per_name):,} distinct")
+    for kind, group in per_name.groupby("kind"):
+        print(f"  {kind:<13} {len(group):>6,}  with id {group['has_id'].sum():>6,} ({group['has_id'].mean():6.1%})")
+    municipal = per_name[per_name["kind"] == "municipality"]
+    print(f"  municipalities with a GeoNames id: {municipal['has_id'].mean():.1%} "
+          f"({(~municipal['has_id']).sum():,} without; {municipal['other_country'].sum()} resolved "
+          f"in another country than the source's)")
 
 
 if __name__ == "__main__":

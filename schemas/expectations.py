@@ -12,6 +12,7 @@ import pycountry
 
 from schemas.records import RELATION_TYPES
 
+MUNICIPALITY_KINDS = ("municipality", "borough", "district", "region", "association")
 #: ISO 3166-1 alpha-2 plus XK (Kosovo, user-assigned but used by the EU and GeoNames).
 ISO2_CODES = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
 #: Earliest year a twinning can plausibly start (Paderborn–Le Mans, 836) and the latest.
@@ -61,6 +62,7 @@ def municipality_suite() -> list[Expectation]:
         Expectation("ExpectColumnValuesToBeInSet", {"column": "match_status",
                                                     "value_set": ["resolved", "ambiguous", "unresolved"]}),
         Expectation("ExpectColumnValuesToBeBetween", {"column": "match_score", "min_value": 0, "max_value": 1}),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": list(MUNICIPALITY_KINDS)}),
     ]
 
 

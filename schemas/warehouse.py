@@ -33,6 +33,8 @@ municipality = Table(
     Column("wikidata_qid", String(20), nullable=True),
     Column("ags", String(12), nullable=True, comment="Amtlicher Gemeindeschlüssel (German municipalities)"),
     Column("name", Text, nullable=False, comment="canonical name (GeoNames) or the name as the source wrote it"),
+    Column("kind", String(20), nullable=False,
+           comment="municipality | borough | district | region | association (from the name as written)"),
     Column("country_code", String(2), nullable=True),
     Column("admin1_code", String(20), nullable=True),
     Column("latitude", Float, nullable=True),

@@ -67,3 +67,13 @@ def bundled_body():
         return store.read_body(entry)
 
     return body
+
+
+def bundled_path(method: str, url: str, *, params=None, data=None) -> Path:
+    """File of a bundled recording (the real source file), looked up by the extractor's request."""
+    store = RecordingStore(BUNDLED)
+    key, canonical, _ = request_key(method, url, params, data)
+    entry = store.lookup(key)
+    if entry is None:
+        raise LookupError(f"no bundled recording for {method} {canonical}")
+    return BUNDLED / entry["file"]

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from transforms.countries import to_iso2
-from transforms.identity import (METHODS, RESULT_COLUMNS, STATUSES, build_name_index,
-                                 normalise_name, resolve, variant_name)
+from extractors import twincities_dataset, wikidata_twinnings
+from tests.support import bundled_path
+from transforms.identity import (KINDS, METHODS, RESULT_COLUMNS, STATUSES, build_name_index,
+                                 municipality_kind, normalise_name, resolve, variant_name)
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-TWIN_CITIES = FIXTURES / "twincities" / "twin_cities_2026-02.csv"
-WIKIDATA_P190 = FIXTURES / "wikidata" / "p190_german_cities_2017-02.sparql.json"
-needs_fixtures = pytest.mark.skipif(not TWIN_CITIES.exists(), reason="shared/fixtures not beside the repo")
+TWIN_CITIES = bundled_path("GET", twincities_dataset.URL)  # the real CSV, as bundled for replay
+WIKIDATA_P190 = bundled_path("POST", wikidata_twinnings.ENDPOINT, data=wikidata_twinnings.request()["data"])
 
 KOELN, MUENCHEN, FRANKFURT_MAIN, FRANKFURT_ODER, HALLE_SAALE = 2886242, 2867714, 2925533, 2925535, 2911522
 
@@ -134,6 +134,80 @@ def test_merged_municipality_falls_back_to_its_first_town_nearby(name_index, gaz
     assert got["match_score"].item() < 0.8
 
 
+def test_merged_municipality_by_its_last_part_or_its_named_seat(name_index, gazetteer_places):
+    # GeoNames lists Löbejün (not Wettin-Löbejün) and the seat "Weinstadt-Endersbach"
+    got = resolve(queries([("Wettin-Löbejün", "DE", 51.6333, 11.9), ("Weinstadt", "DE", 48.8111, 9.3656),
+                           ("Vaihingen (Stuttgart)", "DE", 48.7267, 9.1131)]), name_index, gazetteer_places)
+    assert got["canonical_name"].tolist()[:2] == ["Löbejün", "Weinstadt-Endersbach"]
+    assert got["match_method"].tolist()[:2] == ["coordinates", "coordinates"]
+    # a qualified name is not "the seat named after it": Vaihingen-Mitte is one part of Vaihingen
+    assert got["match_status"].iloc[2] == "unresolved"
+
+
+def test_country_mislabelled_by_the_source_coordinates_right(name_index, gazetteer_places):
+    # the twin-cities CSV's rows: Austrian towns on the German side, with Austrian coordinates
+    got = resolve(queries([("Kufstein", "DE", 47.5833, 12.1667), ("Knittelfeld", "DE", 47.215, 14.8294),
+                           ("Wallern im Burgenland", "DE", 47.7333, 16.9333),
+                           ("Kufstein", "DE", 48.137, 11.575),           # far from Kufstein: no
+                           ("Mariazell (Eschbronn)", "DE", 47.7731, 15.3164),  # German village, geocoded
+                           ("Kufstein", "AT", 47.5833, 12.1667)]),              # onto Austria's Mariazell
+                  name_index, gazetteer_places)
+    assert got["canonical_name"].tolist()[:3] == ["Kufstein", "Knittelfeld", "Wallern im Burgenland"]
+    assert got["match_country"].tolist()[:3] == ["AT"] * 3
+    assert got["match_method"].tolist()[:3] == ["other_country"] * 3
+    assert (got["match_status"].iloc[:3] == "resolved").all()
+    assert got["match_status"].iloc[3] == "unresolved"
+    assert got["match_status"].iloc[4] == "unresolved"
+    assert got["match_method"].iloc[5] == "exact"
+    assert got["match_score"].iloc[0] < got["match_score"].iloc[5]
+
+
+def test_municipality_kind(name_index, gazetteer_places):
+    cases = {
+        "Lippe (district)": "district", "Märkischer Kreis": "district", "Main-Kinzig-Kreis": "district",
+        "Schwalm-Eder-Kreis": "district", "Westerwaldkreis": "district", "Landkreis Harburg": "district",
+        "Harburg (Landkreis)": "district", "Hanover region": "district",
+        "Saarland": "region", "Hesse": "region", "Lower Saxony": "region", "Bavaria": "region",
+        "Niedersachsen": "region", "Schleswig-Holstein": "region", "Baden-Württemberg": "region",
+        "Hamburg": "municipality", "Berlin": "municipality", "Bremen": "municipality",
+        "Berlin – Tempelhof-Schöneberg": "borough", "Tempelhof-Schöneberg (Berlin)": "borough",
+        "Bad Godesberg (Bonn)": "borough", "Bonn – Beuel": "borough", "Mainz – Finthen": "borough",
+        "Behringen (Bispingen)": "borough", "Wenigumstadt (Großostheim)": "borough",
+        "Misburg-Anderten (Hanover)": "borough", "Spandau (Berlin)": "borough",
+        "Berlin – Lichtenberg": "borough",  # GeoNames' alternate "Berlin-Lichtenberg" does not matter
+        "Aue (Samtgemeinde)": "association", "Trittau (Amt)": "association",
+        "Verbandsgemeinde Diez": "association",
+        # qualifiers that are rivers or regions, not a parent municipality
+        "Frankfurt (Oder)": "municipality", "Halle (Saale)": "municipality", "Neustadt (Hessen)": "municipality",
+        "Aken (Elbe)": "municipality", "Weil am Rhein": "municipality", "Feldberg (Schwarzwald)": "municipality",
+        "Bonn (Bonn)": "municipality", "Amt Neuhaus": "municipality", "Aue-Bad Schlema": "municipality",
+        "Köln": "municipality",
+    }
+    names = pd.Series(list(cases), dtype="string")
+    got = municipality_kind(names, pd.Series(["DE"] * len(cases)), name_index, gazetteer_places)
+    assert str(got.dtype) == "string"
+    assert dict(zip(cases, got)) == cases
+    # other countries: marked units, and subdivisions that are not also a place
+    other = municipality_kind(pd.Series(["Tokushima Prefecture", "Powiat poznański", "Mazowieckie", "Wien",
+                                         "Orange County", "Gmina Kórnik", None]),
+                              pd.Series(["JP", "PL", "PL", "AT", "US", "PL", "PL"]), name_index, gazetteer_places)
+    assert other.tolist()[:6] == ["region", "district", "region", "municipality", "district", "municipality"]
+    assert other.isna().iloc[6]
+    # without the gazetteer only the markers count
+    bare = municipality_kind(pd.Series(["Lippe (district)", "Saarland", "Bonn – Beuel"]), pd.Series(["DE"] * 3))
+    assert bare.tolist() == ["district", "municipality", "municipality"]
+
+
+def test_kind_is_returned_and_does_not_change_ids(name_index, gazetteer_places):
+    got = resolve(queries([("Bonn – Hardtberg", "DE", None, None), ("Hardtberg (Bonn)", "DE", 50.7136, 7.0539),
+                           ("Lippe (district)", "DE", 52.0, 8.9167), ("Köln", "DE", None, None),
+                           ("Saarland", "DE", 49.2556, 7.0417)]), name_index, gazetteer_places)
+    assert got["kind"].tolist() == ["borough", "borough", "district", "municipality", "region"]
+    # a borough with a place of its own resolves to it ("Bonn Hardtberg" in GeoNames)
+    assert got["canonical_name"].iloc[0] == "Bonn Hardtberg"
+    assert got["match_status"].tolist()[2:] == ["unresolved", "resolved", "unresolved"]
+
+
 def test_fuzzy_only_for_near_misses(name_index, gazetteer_places):
     got = resolve(queries([("Düsseldorff", "DE", None, None),
                            ("Weyhe", "DE", 52.9936, 8.8731)]),  # real town, absent: Weyher is 400 km off
@@ -169,6 +243,7 @@ def test_robust_to_odd_input_and_keeps_rows(name_index, gazetteer_places):
     assert got.loc[[9, 1], "match_status"].tolist() == ["unresolved", "unresolved"]
     assert got.loc[[7, 2], "geonames_id"].tolist() == [KOELN, KOELN]
     assert set(got["match_method"]) <= set(METHODS) and set(got["match_status"]) <= set(STATUSES)
+    assert set(got["kind"].dropna()) <= set(KINDS) and got.loc[[9, 1], "kind"].isna().all()
     for column, dtype in RESULT_COLUMNS.items():
         assert str(got[column].dtype) == dtype, column
     assert got["match_score"].between(0, 1).all()
@@ -182,22 +257,26 @@ def test_empty_frame(name_index, gazetteer_places):
 
 # ------------------------------------------------------------------ resolve: the real fixtures
 
-@needs_fixtures
 def test_german_names_of_the_twin_cities_csv(name_index, gazetteer_places, twin_sides):
     """The measurement that matters: German municipalities resolved.
 
-    Measured 2026-02 fixture, 1,796 distinct German-side (name, coordinates): 90.7% resolved or
-    ambiguous with coordinates, 91.1% without. The brief's 97% is out of reach with cities500:
-    66 entries are districts ("Lippe (district)"), and most of the other ~100 are merged
-    municipalities (Geestland, Pfinztal, Wedemark), Berlin boroughs or city districts that
-    GeoNames lists only as administrative areas, not as populated places.
+    Measured 2026-02 fixture, 1,796 distinct German-side (name, coordinates): 91.0% resolved or
+    ambiguous with coordinates, 91.1% without; 96.3% of the 1,668 of kind "municipality" (the
+    rest are districts, boroughs written with their city, states and Ämter). Most remaining
+    misses are composite municipalities (Geestland, Pfinztal, Wedemark) that GeoNames lists
+    only as administrative areas, not as populated places in cities500.
     """
     german = twin_sides[twin_sides["country_code"] == "DE"]
     got = resolve(german, name_index, gazetteer_places)
     found = got["match_status"].isin(["resolved", "ambiguous"])
     assert found.mean() >= 0.90, found.mean()
-    municipal = ~got["name"].str.contains(r"\(district\)|Kreis\b", regex=True)
-    assert found[municipal].mean() >= 0.935, found[municipal].mean()
+    municipal = got["kind"] == "municipality"
+    assert found[municipal].mean() >= 0.96, found[municipal].mean()
+    assert not found[got["kind"].isin(["district", "region", "association"])].any()
+    # Austrian towns the CSV files under Germany: resolved in Austria
+    other = got[got["match_method"] == "other_country"]
+    assert {"Kufstein", "Knittelfeld", "Wallern im Burgenland"} <= set(other["name"])
+    assert (other["match_country"] != "DE").all()
     # coordinates confirm nearly all: the winner lies within 30 km of the CSV's geocode
     places = gazetteer_places.set_index("geonames_id")
     hit = got[got["geonames_id"].notna()]
@@ -211,14 +290,12 @@ def test_german_names_of_the_twin_cities_csv(name_index, gazetteer_places, twin_
     assert by_name["Cologne"] == KOELN
 
 
-@needs_fixtures
 def test_german_names_without_coordinates(name_index, gazetteer_places, twin_sides):
     german = twin_sides[twin_sides["country_code"] == "DE"].assign(lat=np.nan, lon=np.nan)
     got = resolve(german, name_index, gazetteer_places)
     assert got["match_status"].isin(["resolved", "ambiguous"]).mean() >= 0.90
 
 
-@needs_fixtures
 def test_wikidata_2017_labels_without_country(name_index, gazetteer_places):
     bindings = json.loads(WIKIDATA_P190.read_text(encoding="utf-8"))["results"]["bindings"]
     cities = pd.Series([b["cityLabel"]["value"] for b in bindings]).drop_duplicates()

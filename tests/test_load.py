@@ -29,7 +29,7 @@ def assertions(source, pairs, seen=T0, **overrides):
 
 def municipalities(ids):
     return pd.DataFrame({"municipality_id": ids, "geonames_id": pd.array([None] * len(ids), dtype="Int64"),
-                         "wikidata_qid": None, "ags": None, "name": ids, "country_code": "DE", "admin1_code": None,
+                         "wikidata_qid": None, "ags": None, "name": ids, "kind": "municipality", "country_code": "DE", "admin1_code": None,
                          "latitude": None, "longitude": None, "population": pd.array([None] * len(ids), dtype="Int64"),
                          "match_method": "none", "match_score": 0.0, "match_status": "unresolved"})
 

@@ -19,18 +19,18 @@ ASSERTION_TRACKED = [
     "start_raw", "start_year", "end_year", "reference_url", "source_url",
 ]
 MUNICIPALITY_ATTRIBUTES = [
-    "geonames_id", "wikidata_qid", "ags", "name", "country_code", "admin1_code", "latitude", "longitude",
+    "geonames_id", "wikidata_qid", "ags", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
     "population", "match_method", "match_score", "match_status",
 ]
 #: Filled from whichever source knows them; never overwritten by a missing value.
 MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags"]
 MUNICIPALITY_DTYPES = {
     "municipality_id": "string", "geonames_id": "Int64", "wikidata_qid": "string", "ags": "string",
-    "name": "string", "country_code": "string", "admin1_code": "string", "latitude": "Float64",
+    "name": "string", "kind": "string", "country_code": "string", "admin1_code": "string", "latitude": "Float64",
     "longitude": "Float64", "population": "Int64", "match_method": "string", "match_score": "Float64",
     "match_status": "string",
 }
-MUNICIPALITY_MATCH = ["geonames_id", "name", "country_code", "admin1_code", "latitude", "longitude",
+MUNICIPALITY_MATCH = ["geonames_id", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
                       "population", "match_method", "match_score", "match_status"]
 
 

@@ -131,6 +131,7 @@ def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
         "wikidata_qid": resolved["wikidata_qid"],
         "ags": resolved["ags"],
         "name": resolved["canonical_name"].where(is_resolved, resolved["query_name"]).astype("string"),
+        "kind": resolved["kind"].fillna("municipality").astype("string"),
         "country_code": resolved["match_country"].fillna(resolved["query_country"]).astype("string"),
         "admin1_code": resolved["admin1"].astype("string"),
         "latitude": resolved["lat"].astype("Float64").where(is_resolved, resolved["query_lat"]),
