@@ -21,8 +21,8 @@ def test_real_csv_slice_stages_with_nothing_lost(csv_records, gazetteer_places, 
     broken = dict(german[0], record_key="broken", b_name=None)  # a partner name went missing
     staged = stage(PARTNERSHIP_ASSERTION.to_frame(german + [broken, german[1]]), places=gazetteer_places,
                    index=name_index)
-    assert staged.accounted
-    assert len(staged.assertions) + len(staged.rejected) == len(german) + 1  # the exact copy collapses
+    assert staged.accounted and staged.duplicates_collapsed == 1  # german[1] appended twice
+    assert len(staged.assertions) + len(staged.rejected) == len(german) + 1
     rejected = staged.rejected.set_index("record_key")
     assert "municipality_b_id" in rejected.loc["broken", "reject_reason"] or "b_name" in rejected.loc["broken", "reject_reason"]
     assert staged.assertions["partnership_key"].notna().all()

@@ -373,6 +373,12 @@ def test_extract_discovers_titles_via_wdqs():
     assert "<https://en.wikipedia.org/>" in data["query"]
     assert http.calls[1][2]["titles"] == "Aachen|Bielefeld"
     assert {r["a_name"] for r in rows} == {"Aachen", "Bielefeld"}
+    assert {r["a_country"] for r in rows} == {"DE"}  # discovery selects German municipalities
+
+
+def test_given_titles_carry_no_assumed_country():
+    rows = W.extract(FakeHttp(continue_first=False), titles=["Bodmin"], extracted_at=AT)
+    assert {r["a_country"] for r in rows} == {None}
 
 
 def test_extract_raises_empty_result():

@@ -31,6 +31,7 @@ class StagedSource:
     municipalities: pd.DataFrame  # identities the assertions refer to
     rejected: pd.DataFrame  # raw columns + reject_reason, for quarantine
     quality: list[QualityReport]
+    duplicates_collapsed: int = 0  # exact copies of a staged row (same key, same content)
 
     @property
     def reject_share(self) -> float:
@@ -38,8 +39,8 @@ class StagedSource:
 
     @property
     def accounted(self) -> bool:
-        """Every extracted row is staged, rejected, or an exact duplicate of a staged row."""
-        return len(self.assertions) + len(self.rejected) <= self.rows_extracted
+        """Every extracted row is staged, rejected, or an exact copy of a staged row."""
+        return len(self.assertions) + len(self.rejected) + self.duplicates_collapsed == self.rows_extracted
 
 
 def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> StagedSource:
@@ -47,7 +48,9 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
     rows_extracted = len(raw)
     cleaned = P.clean(raw)
     ok, rejected_early = P.split_rejected(cleaned)
+    before_dedupe = len(ok)
     ok, duplicates = P.dedupe(ok)
+    collapsed = before_dedupe - len(ok) - len(duplicates)
 
     ok = ok.reset_index(drop=True)
     sides = {side: _resolve_side(ok, side, places, index) for side in ("a", "b")}
@@ -77,7 +80,11 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
     assertions["row_hash"] = P.row_hash(assertions, _tracked())
     used = set(assertions["municipality_a_id"]) | set(assertions["municipality_b_id"])
     municipalities = municipalities[municipalities["municipality_id"].isin(used)].reset_index(drop=True)
-    return StagedSource(source, rows_extracted, assertions, municipalities, rejected, reports)
+    staged = StagedSource(source, rows_extracted, assertions, municipalities, rejected, reports, collapsed)
+    if not staged.accounted:  # a bug, not bad input: never load a frame that lost rows
+        raise RuntimeError(f"{source}: staging lost rows ({rows_extracted} in, {len(assertions)} staged, "
+                             f"{len(rejected)} rejected, {collapsed} exact copies)")
+    return staged
 
 
 def _tracked() -> list[str]:
