@@ -60,3 +60,23 @@ def test_out_of_range_year_goes_to_quarantine_with_the_expectation(csv_records, 
     assert "ExpectColumnValuesToBeBetween(start_year)" in reason
     summary = {r["expectation"]: r for r in staged.quality[-1].results}
     assert summary["ExpectColumnValuesToBeBetween(start_year)"]["unexpected_count"] == 1
+
+
+def test_partner_by_name_only_is_never_the_municipality_itself(bundled_body, gazetteer_places, name_index):
+    """Real 2017 row: Senftenberg (DE, Q491754) twinned with Senftenberg (AT, Q700286), no country."""
+    records = [r for r in wd.parse(bundled_body("POST", wd.ENDPOINT, data=wd.request()["data"]), extracted_at=WHEN)
+               if r["record_key"] == "Q491754-Q700286"]
+    staged = stage(PARTNERSHIP_ASSERTION.to_frame(records), places=gazetteer_places, index=name_index)
+    [row] = staged.assertions.to_dict("records")
+    assert row["municipality_a_id"].startswith("gn:") and row["municipality_b_id"] == "wd:Q700286"
+    partner = staged.municipalities.set_index("municipality_id").loc["wd:Q700286"]
+    assert partner["match_status"] == "unresolved" and partner["name"] == "Senftenberg"
+
+
+def test_partner_without_label_is_quarantined_naming_the_check(bundled_body, gazetteer_places, name_index):
+    records = wd.parse(bundled_body("POST", wd.ENDPOINT, data=wd.request()["data"]), extracted_at=WHEN)
+    unlabeled = [r for r in records if r["b_name"] is None][:2]
+    assert unlabeled, "the real 2017 result has partners whose label is only their QID"
+    staged = stage(PARTNERSHIP_ASSERTION.to_frame(unlabeled + records[:50]), places=gazetteer_places, index=name_index)
+    reasons = staged.rejected.set_index("record_key").loc[[r["record_key"] for r in unlabeled], "reject_reason"]
+    assert reasons.str.contains(r"municipality wd:Q\d+: failed ExpectColumnValuesToNotBeNull\(name\)").all()

@@ -54,6 +54,7 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
 
     ok = ok.reset_index(drop=True)
     sides = {side: _resolve_side(ok, side, places, index) for side in ("a", "b")}
+    sides["b"] = _no_self_match(sides["a"], sides["b"])
     for side, resolved in sides.items():
         ok[f"municipality_{side}_id"] = resolved["municipality_id"]
         ok[f"{side}_country_code"] = ok[f"{side}_country_code"].fillna(resolved["match_country"])
@@ -65,11 +66,15 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
     reports = []
     muni_report = validate(municipalities, "municipality")
     reports.append(muni_report)
-    bad_ids = set(municipalities.loc[muni_report.row_reasons.notna(), "municipality_id"])
-    if bad_ids:
-        bad = assertions["municipality_a_id"].isin(bad_ids) | assertions["municipality_b_id"].isin(bad_ids)
-        ok = P.add_reason(ok, bad, "refers to a municipality that failed the municipality suite")
-        municipalities = municipalities[~municipalities["municipality_id"].isin(bad_ids)]
+    failed = muni_report.row_reasons.notna()
+    if failed.any():
+        why = dict(zip(municipalities.loc[failed, "municipality_id"], muni_report.row_reasons[failed]))
+        reason = (assertions["municipality_a_id"].map(why).fillna("")
+                  + " " + assertions["municipality_b_id"].map(why).fillna("")).str.strip()
+        bad = reason != ""
+        ok = P.add_reason(ok, bad, "municipality " + assertions["municipality_a_id"].where(
+            assertions["municipality_a_id"].isin(why), assertions["municipality_b_id"]) + ": " + reason)
+        municipalities = municipalities[~municipalities["municipality_id"].isin(why)]
     report = validate(assertions, "partnership_source")
     reports.append(report)
     ok = P.add_reason(ok, report.row_reasons.notna(), report.row_reasons.fillna(""))
@@ -112,6 +117,26 @@ def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: p
         resolved.assign(country_code=resolved["match_country"].fillna(resolved["query_country"])),
         resolved["query_name"], resolved["wikidata_qid"]).values
     return resolved
+
+
+def _no_self_match(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """A partner found by name only, with no country, is never the municipality itself.
+
+    Wikidata's 2017 labels give "Senftenberg" twinned with "Senftenberg" (the Austrian one):
+    matching the partner to the German town would make a self-pair; it stays unresolved instead.
+    """
+    clash = (a["geonames_id"] == b["geonames_id"]).fillna(False) & (b["match_method"] == "name_only")
+    if not clash.any():
+        return b
+    out = b.copy()
+    for column in ("geonames_id", "canonical_name", "match_country", "admin1", "population", "lat", "lon"):
+        out.loc[clash, column] = pd.NA
+    out.loc[clash, ["match_method", "match_status"]] = ["none", "unresolved"]
+    out.loc[clash, "match_score"] = 0.0
+    out["municipality_id"] = P.municipality_ids(
+        out.assign(country_code=out["match_country"].fillna(out["query_country"])),
+        out["query_name"], out["wikidata_qid"]).values
+    return out
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
