@@ -85,3 +85,22 @@ def test_a_broken_source_fails_alone_and_names_itself(tmp_path):
     assert "No recording" in runs.loc["twincities_dataset", "message"]
     assert runs.loc["wikidata_twinnings", "status"] == "loaded"
     assert set(data["partnership_source"]["source"]) == {"wikidata_twinnings", "wikipedia_twinning_sections"}
+
+
+def test_cli_run_prints_the_audit_and_exits_1_when_a_source_gets_http_500(tmp_path):
+    from typer.testing import CliRunner
+
+    from extractors import twincities_dataset as tc
+    from extractors.http import add_recording
+    from flows.cli import app
+
+    replay = tmp_path / "replay"
+    shutil.copytree(DEFAULT_REPLAY_DIR, replay)
+    add_recording(replay, "GET", tc.URL, b"<html>Internal Server Error</html>", status=500,
+                  headers={"content-type": "text/html"}, note="test: the server failed")
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    result = CliRunner().invoke(app, ["run", "--replay", str(replay), "--warehouse", url])
+    assert result.exit_code == 1
+    assert "twincities_dataset               failed" in result.output
+    assert "HTTP 500" in result.output
+    assert "wikidata_twinnings               loaded" in result.output

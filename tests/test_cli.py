@@ -1,0 +1,56 @@
+"""The console script's inspection commands (run is covered by the flow tests)."""
+import json
+
+from typer.testing import CliRunner
+
+from extractors import twincities_dataset as tc
+from flows.cli import app
+from tests.support import bundled_path
+
+runner = CliRunner()
+
+
+def test_sources_lists_every_source_with_licence_and_recording():
+    result = runner.invoke(app, ["sources"])
+    assert result.exit_code == 0, result.output
+    for name in ("wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections"):
+        assert name in result.output
+    assert "CC0" in result.output and "CC BY-SA 4.0" in result.output and "recorded: 2026-02-08" in result.output
+
+
+def test_parse_prints_json_lines_of_a_saved_response():
+    result = runner.invoke(app, ["parse", "twincities_dataset", str(bundled_path("GET", tc.URL))])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == 25917
+    assert json.loads(lines[0])["b_name"] == "Amasya"
+
+
+def test_parse_of_a_changed_file_fails_with_the_reason(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<html><body>Service unavailable</body></html>")
+    result = runner.invoke(app, ["parse", "wikidata_twinnings", str(page)])
+    assert result.exit_code != 0
+    assert "not SPARQL JSON" in str(result.exception)
+
+
+def test_parse_rejects_unknown_source(tmp_path):
+    result = runner.invoke(app, ["parse", "nope", str(tmp_path)])
+    assert result.exit_code != 0 and "unknown source" in str(result.exception)
+
+
+def test_resolve_adds_matches_to_a_csv_on_stdin():
+    csv_in = "name,country\nKöln,DE\nCologne,Germany\nKolonia,Niemcy\nAichtal,Deutschland\n"
+    result = runner.invoke(app, ["resolve"], input=csv_in)
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in result.output.strip().splitlines()]
+    header = rows[0]
+    assert header[:2] == ["name", "country"] and {"geonames_id", "canonical_name", "score", "method"} <= set(header)
+    ids = [row[header.index("geonames_id")] for row in rows[1:]]
+    assert ids[:3] == ["2886242"] * 3  # Köln = Cologne = Kolonia
+    assert ids[3] == "" and rows[4][header.index("status")] == "unresolved"  # not guessed
+
+
+def test_resolve_requires_the_header():
+    result = runner.invoke(app, ["resolve"], input="city;land\nKöln;DE\n")
+    assert result.exit_code != 0 and "name,country" in result.output
