@@ -78,17 +78,31 @@ def parse(content: bytes | str, *, url: str = ENDPOINT, extracted_at: datetime |
     if not rows:
         raise EmptyResult(f"{SOURCE.name}: SPARQL result from {url} has no rows; expected thousands of P190 links")
 
-    records: dict[str, dict] = {}
+    by_key: dict[str, list[dict]] = {}
     for row in rows:
         record = _record(row, url=url, extracted_at=extracted_at)
-        key = record["record_key"]
-        if key in records:  # several P17/P1566/P625 values repeat a statement: keep the first value of each
-            for column, value in record.items():
-                if records[key].get(column) is None:
-                    records[key][column] = value
-        else:
-            records[key] = record
-    return list(records.values())
+        by_key.setdefault(record["record_key"], []).append(record)
+    return [_one_per_statement(group) for group in by_key.values()]
+
+
+def _one_per_statement(group: list[dict]) -> dict:
+    """One record per P190 statement from the rows WDQS returns for it.
+
+    A statement between two German municipalities comes back twice, once per UNION branch with
+    the roles swapped: keep the branch whose city owns the statement (its id starts with the
+    city's QID), never mixing the two directions. Several values of a multi-valued property
+    (P17, P1566, P625, references) repeat the row: take the smallest, so the choice is the same
+    every night whatever order the endpoint returns.
+    """
+    owner = group[0]["record_key"].split("-", 1)[0].upper()
+    same_direction = [r for r in group if (r["a_qid"] or "").upper() == owner] or [group[0]]
+    oriented = [r for r in same_direction if (r["a_qid"], r["b_qid"]) == (same_direction[0]["a_qid"], same_direction[0]["b_qid"])]
+    merged = dict(oriented[0])
+    for column in merged:
+        values = [r[column] for r in oriented if r[column] is not None]
+        if values and column not in ("extracted_at",):
+            merged[column] = min(values, key=lambda v: (str(type(v)), v))
+    return merged
 
 
 def _record(row: dict[str, str | None], *, url: str, extracted_at: datetime) -> dict:

@@ -68,4 +68,5 @@ PARTNERSHIP_ASSERTION = RecordContract(
     description="A twinning link between two municipalities as stated by one source.",
 )
 
-RELATION_TYPES = ("partnership", "friendship", "contact", "project_partnership", "unspecified")
+#: Relation types, most specific first: when sources disagree about a pair, the first one stated wins.
+RELATION_TYPES = ("partnership", "friendship", "project_partnership", "contact", "unspecified")

@@ -6,6 +6,10 @@ SCD type 2 (`valid_from`, `valid_to` NULL while current, `is_current`).
 """
 from __future__ import annotations
 
+import hashlib
+
+import pandas as pd
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -125,3 +129,23 @@ quarantine = Table(
 )
 
 PUBLIC_TABLES = ("municipality", "partnership", "partnership_source", "load_run", "quarantine")
+
+
+# --- row hashes: what counts as a change ------------------------------------------------------
+
+#: Columns whose change makes a new partnership version.
+PARTNERSHIP_VERSIONED = ["municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
+#: Columns whose change counts as a changed assertion of a source.
+ASSERTION_TRACKED = [
+    "partnership_key", "raw_name_a", "raw_name_b", "raw_country_a", "raw_country_b", "relation_type",
+    "start_raw", "start_year", "end_year", "reference_url", "source_url",
+]
+
+
+def row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Stable content hash of the given columns (NA and '' kept apart)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="string")
+    parts = [frame[c].astype("string").fillna("\x00") for c in columns]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f")
+    return joined.map(lambda text: hashlib.sha256(text.encode()).hexdigest()).astype("string")

@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from schemas import warehouse as W
-from transforms.history import ASSERTION_TRACKED
-from transforms.partnerships import row_hash
+from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from warehouse import load as wh
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

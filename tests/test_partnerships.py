@@ -4,7 +4,9 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from schemas.records import PARTNERSHIP_ASSERTION
+from schemas.warehouse import row_hash
 from transforms import partnerships as P
+from warehouse.history import consolidate
 
 WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -66,7 +68,7 @@ def test_consolidate_prefers_specific_relation_and_earliest_start():
         "start_year": pd.array([1990, 1985, None], dtype="Int64"),
         "end_year": pd.array([None, None, None], dtype="Int64"),
     })
-    out = P.consolidate(assertions).set_index("partnership_key")
+    out = consolidate(assertions).set_index("partnership_key")
     assert out.loc["gn:1|gn:2", "relation_type"] == "friendship"
     assert out.loc["gn:1|gn:2", "start_year"] == 1985
     assert out.loc["gn:1|gn:3", "municipality_b_id"] == "gn:3"
@@ -77,5 +79,5 @@ def test_row_hash_is_stable_and_sensitive():
     a = pd.DataFrame({"x": ["1", None], "y": pd.array([2, 3], dtype="Int64")})
     b = a.copy()
     b.loc[1, "x"] = ""
-    assert P.row_hash(a, ["x", "y"]).tolist() == P.row_hash(a.copy(), ["x", "y"]).tolist()
-    assert P.row_hash(a, ["x", "y"])[1] != P.row_hash(b, ["x", "y"])[1]
+    assert row_hash(a, ["x", "y"]).tolist() == row_hash(a.copy(), ["x", "y"]).tolist()
+    assert row_hash(a, ["x", "y"])[1] != row_hash(b, ["x", "y"])[1]

@@ -97,3 +97,27 @@ def test_wbgetentities_envelope_without_p190_gives_no_rows():
 def test_entity_api_error_is_a_changed_source():
     with pytest.raises(SourceChanged, match="API error"):
         wd.parse_entities(b'{"error": {"code": "no-such-entity"}}', url="x")
+
+
+def test_german_german_statement_returned_by_both_union_branches_keeps_its_own_direction():
+    """Weimar (owner of the statement) ↔ Trier: the reverse branch must not lend Trier's ids to Weimar."""
+    def binding(city, city_label, ags, partner, partner_label, geonames=None, coord=None):
+        row = {"city": {"type": "uri", "value": wd.ENTITY_PREFIX + city},
+               "cityLabel": {"type": "literal", "value": city_label},
+               "ags": {"type": "literal", "value": ags},
+               "partner": {"type": "uri", "value": wd.ENTITY_PREFIX + partner},
+               "partnerLabel": {"type": "literal", "value": partner_label},
+               "stmt": {"type": "uri", "value": "http://www.wikidata.org/entity/statement/Q3955-aaaa-bbbb"}}
+        if geonames:
+            row["cityGeonames"] = {"type": "literal", "value": geonames}
+        if coord:
+            row["cityCoord"] = {"type": "literal", "value": coord}
+        return row
+
+    reverse_first = [binding("Q3138", "Trier", "07211000", "Q3955", "Weimar", "2821164", "Point(6.64 49.75)"),
+                     binding("Q3955", "Weimar", "16055000", "Q3138", "Trier")]
+    doc = {"head": {"vars": ["city", "cityLabel", "ags", "cityGeonames", "cityCoord", "partner", "partnerLabel",
+                             "stmt"]}, "results": {"bindings": reverse_first}}
+    [record] = wd.parse(json.dumps(doc), extracted_at=WHEN)
+    assert (record["a_qid"], record["b_qid"], record["a_ags"]) == ("Q3955", "Q3138", "16055000")
+    assert record["a_geonames_id"] is None and record["a_lat"] is None  # Trier's, not Weimar's

@@ -1,22 +1,17 @@
 """Pure, vectorised steps from raw partnership assertions to a staged frame ready to load.
 
-raw assertions → clean (names, countries, years) → dedupe → identities → undirected pairs.
+raw assertions → clean (names, countries, years) → dedupe → identity keys → undirected pairs.
 Rows are never dropped silently: every step that rejects a row returns it with a reason.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 
 import pandas as pd
 
 from schemas.records import REJECT_REASON, RELATION_TYPES
 from transforms.countries import to_iso2
-
-#: Which relation wins when sources disagree about the same pair: the most specific statement.
-RELATION_PRIORITY = {name: rank for rank, name in enumerate(
-    ("partnership", "friendship", "project_partnership", "contact", "unspecified"))}
-assert set(RELATION_PRIORITY) == set(RELATION_TYPES)
+from transforms.identity import normalise_name
 
 _APPROXIMATE = r"(?i)\?|\bc\.|\bca\.|\bcirca\b|\bum\b|\babout\b|\baround\b"
 
@@ -96,8 +91,6 @@ def dedupe(frame: pd.DataFrame, key: tuple[str, ...] = ("source", "record_key"))
 def municipality_ids(resolved: pd.DataFrame, names: pd.Series, qids: pd.Series) -> pd.Series:
     """The identity key: the GeoNames id when resolved; else country + normalised name, so that
     sources naming the same unresolved place meet; else (no country known) the Wikidata QID."""
-    from transforms.identity import normalise_name
-
     geonames = resolved["geonames_id"]
     by_gn = "gn:" + geonames.astype("string")
     country = resolved["country_code"].astype("string")
@@ -117,37 +110,3 @@ def pair(frame: pd.DataFrame) -> pd.DataFrame:
     out["partnership_key"] = (low + "|" + high).astype("string")
     out["is_self_pair"] = (a == b).fillna(False).astype(bool)
     return out
-
-
-def consolidate(assertions: pd.DataFrame) -> pd.DataFrame:
-    """One row per partnership from all current assertions of all sources.
-
-    Relation: the most specific any source states; start: the earliest; end: the latest.
-    """
-    columns = ["partnership_key", "municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
-    if assertions.empty:
-        return pd.DataFrame(columns=columns)
-    frame = assertions.copy()
-    frame["relation_rank"] = frame["relation_type"].map(RELATION_PRIORITY).fillna(len(RELATION_PRIORITY))
-    grouped = frame.groupby("partnership_key", sort=True)
-    out = pd.DataFrame({
-        "relation_rank": grouped["relation_rank"].min(),
-        "start_year": grouped["start_year"].min(),
-        "end_year": grouped["end_year"].max(),
-    }).reset_index()
-    by_rank = {rank: name for name, rank in RELATION_PRIORITY.items()}
-    out["relation_type"] = out["relation_rank"].astype(int).map(by_rank)
-    ids = out["partnership_key"].str.split("|", n=1, expand=True)
-    out["municipality_a_id"], out["municipality_b_id"] = ids[0], ids[1]
-    for year in ("start_year", "end_year"):
-        out[year] = out[year].astype("Int64")
-    return out[columns]
-
-
-def row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """Stable content hash of the given columns (NA and '' kept apart)."""
-    if frame.empty:
-        return pd.Series([], index=frame.index, dtype="string")
-    parts = [frame[c].astype("string").fillna("\x00") for c in columns]
-    joined = parts[0].str.cat(parts[1:], sep="\x1f")
-    return joined.map(lambda text: hashlib.sha256(text.encode()).hexdigest()).astype("string")

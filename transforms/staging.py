@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from schemas.records import REJECT_REASON
+from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from transforms import partnerships as P
 from transforms.identity import resolve
 from transforms.quality import QualityReport, validate
@@ -82,7 +83,7 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
     passed = ok[REJECT_REASON].isna()
     rejected = pd.concat([rejected_early, duplicates, ok[~passed]], ignore_index=True)
     assertions = assertions[passed.values].reset_index(drop=True)
-    assertions["row_hash"] = P.row_hash(assertions, _tracked())
+    assertions["row_hash"] = row_hash(assertions, ASSERTION_TRACKED)
     used = set(assertions["municipality_a_id"]) | set(assertions["municipality_b_id"])
     municipalities = municipalities[municipalities["municipality_id"].isin(used)].reset_index(drop=True)
     staged = StagedSource(source, rows_extracted, assertions, municipalities, rejected, reports, collapsed)
@@ -90,11 +91,6 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
         raise RuntimeError(f"{source}: staging lost rows ({rows_extracted} in, {len(assertions)} staged, "
                              f"{len(rejected)} rejected, {collapsed} exact copies)")
     return staged
-
-
-def _tracked() -> list[str]:
-    from transforms.history import ASSERTION_TRACKED
-    return ASSERTION_TRACKED
 
 
 def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:

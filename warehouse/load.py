@@ -1,6 +1,6 @@
 """Load layer: one source's staged frames into the warehouse, in one transaction.
 
-The history rules live in `transforms.history` (pure); here they are executed with bulk
+The history rules live in `warehouse.history` (pure, no database); here they are executed with bulk
 statements (executemany), the same code on SQLite and PostgreSQL. Any failure rolls the
 whole source back, so the warehouse is exactly as it was; the audit row then says why.
 """
@@ -17,8 +17,7 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, se
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
-from transforms.history import diff_assertions, diff_versions, merge_municipalities
-from transforms.partnerships import consolidate
+from warehouse.history import consolidate, diff_assertions, diff_versions, merge_municipalities
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Pure diffs between what the warehouse holds and what a run brings.
+"""Pure history rules: what the warehouse holds vs what a run brings, and the consolidation.
 
 The load layer only executes what these return, so history rules (SCD2, provenance, the
 municipality merge) are tested without a database.
@@ -9,15 +9,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from transforms.partnerships import row_hash
+from schemas.records import RELATION_TYPES
+from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash  # noqa: F401 (re-exported)
 
-#: Columns whose change makes a new partnership version.
-PARTNERSHIP_VERSIONED = ["municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
-#: Columns whose change counts as a changed assertion of a source.
-ASSERTION_TRACKED = [
-    "partnership_key", "raw_name_a", "raw_name_b", "raw_country_a", "raw_country_b", "relation_type",
-    "start_raw", "start_year", "end_year", "reference_url", "source_url",
-]
 MUNICIPALITY_ATTRIBUTES = [
     "geonames_id", "wikidata_qid", "ags", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
     "population", "match_method", "match_score", "match_status",
@@ -131,3 +125,31 @@ def _utc(values: pd.Series) -> pd.Series:
     if getattr(parsed.dt, "tz", None) is None:
         return parsed.dt.tz_localize("UTC")
     return parsed.dt.tz_convert("UTC")
+
+
+RELATION_PRIORITY = {name: rank for rank, name in enumerate(RELATION_TYPES)}
+
+
+def consolidate(assertions: pd.DataFrame) -> pd.DataFrame:
+    """One row per partnership from all current assertions of all sources.
+
+    Relation: the most specific any source states; start: the earliest; end: the latest.
+    """
+    columns = ["partnership_key", "municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
+    if assertions.empty:
+        return pd.DataFrame(columns=columns)
+    frame = assertions.copy()
+    frame["relation_rank"] = frame["relation_type"].map(RELATION_PRIORITY).fillna(len(RELATION_PRIORITY))
+    grouped = frame.groupby("partnership_key", sort=True)
+    out = pd.DataFrame({
+        "relation_rank": grouped["relation_rank"].min(),
+        "start_year": grouped["start_year"].min(),
+        "end_year": grouped["end_year"].max(),
+    }).reset_index()
+    by_rank = {rank: name for name, rank in RELATION_PRIORITY.items()}
+    out["relation_type"] = out["relation_rank"].astype(int).map(by_rank)
+    ids = out["partnership_key"].str.split("|", n=1, expand=True)
+    out["municipality_a_id"], out["municipality_b_id"] = ids[0], ids[1]
+    for year in ("start_year", "end_year"):
+        out[year] = out[year].astype("Int64")
+    return out[columns]
