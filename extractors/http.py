@@ -50,20 +50,38 @@ _CHUNK = 64 * 1024
 
 
 class FetchError(Exception):
-    """No usable response for `url`; the message says why. `status` is None if none arrived."""
+    """No usable response for `url`; the message says why. `status` is None if none arrived.
 
-    def __init__(self, message: str, *, url: str, status: int | None = None):
+    `transient` marks failures worth retrying later (connection refused, timeout): callers such
+    as a Prefect retry condition read it instead of guessing from the type.
+    """
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, transient: bool = False):
         super().__init__(message)
         self.url = url
         self.status = status
+        self.transient = transient
+
+    def __reduce__(self):  # keyword-only arguments: teach pickle (Prefect result storage) to rebuild
+        return _rebuild_error, (type(self), str(self), self.url, self.status, self.transient)
 
 
 class HttpStatusError(FetchError):
     """The final response (after retries) was not 2xx; `response` is kept for inspection."""
 
-    def __init__(self, message: str, *, url: str, status: int, response: requests.Response | None = None):
-        super().__init__(message, url=url, status=status)
+    def __init__(self, message: str, *, url: str, status: int, response: requests.Response | None = None,
+                 transient: bool | None = None):
+        super().__init__(message, url=url, status=status,
+                         transient=status in RETRY_STATUSES if transient is None else transient)
         self.response = response
+
+
+def _rebuild_error(cls, message, url, status, transient):
+    error = cls.__new__(cls)
+    FetchError.__init__(error, message, url=url, status=status, transient=transient)
+    if issubclass(cls, HttpStatusError):
+        error.response = None
+    return error
 
 
 class NotRecorded(FetchError):
@@ -392,7 +410,8 @@ class HttpClient:
             if exc.args and isinstance(exc.args[0], urllib3.exceptions.MaxRetryError):
                 n = self.retries + 1
                 after = f" after {n} attempt{'s' if n != 1 else ''}"
-            raise FetchError(f"{method} {url} failed{after}: {_describe(exc, self.timeout)}", url=url) from exc
+            raise FetchError(f"{method} {url} failed{after}: {_describe(exc, self.timeout)}", url=url,
+                             transient=True) from exc
         # One decoding rule for live and replay (requests would guess ISO-8859-1 for text/*).
         response.encoding = _charset(response.headers.get("Content-Type")) or "utf-8"
         if not hasattr(response, "from_cache"):  # plain Session when the cache is off
@@ -421,7 +440,7 @@ class HttpClient:
                     chunks.append(chunk)
             except requests.RequestException as exc:
                 raise FetchError(f"{url}: reading the body failed: {_describe(exc, self.timeout)}",
-                                 url=url, status=response.status_code) from exc
+                                 url=url, status=response.status_code, transient=True) from exc
             response._content = b"".join(chunks)
         return response
 

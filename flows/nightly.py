@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import requests
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -22,7 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors import registry
 from extractors.base import SourceError
-from extractors.http import FetchError, HttpClient, HttpStatusError
+from extractors.http import FetchError, HttpClient
 from schemas.records import PARTNERSHIP_ASSERTION
 from warehouse import load as wh
 
@@ -44,14 +43,12 @@ class SourceOutcome:
 
 
 def _transient(task, task_run, state) -> bool:
-    """Retry a fetch only for errors that can pass: 429/5xx/network; never a changed page."""
+    """Retry a fetch only for errors that can pass (429/5xx/network), never a changed page."""
     try:
         state.result()
-    except HttpStatusError as exc:
-        return exc.status is not None and (exc.status == 429 or exc.status >= 500)
-    except FetchError as exc:  # connection/timeout only; not NotRecorded/Robots/TooLarge/bad URL
-        return type(exc) is FetchError and isinstance(exc.__cause__, requests.RequestException)
-    except Exception:
+    except FetchError as exc:
+        return exc.transient
+    except Exception:  # noqa: BLE001 - anything else (SourceChanged, bugs) will fail again
         return False
     return False
 

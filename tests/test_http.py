@@ -178,6 +178,7 @@ def test_persistent_500_raises_after_all_attempts(server, make_client):
     assert err.value.url == server.base + "/down"
     assert str(err.value).startswith(f"HTTP 500 from {server.base}/down after 3 attempts")
     assert len(server.hits("/down")) == 3
+    assert err.value.transient  # worth another try later (the flow's task retry reads this)
 
 
 def test_post_is_retried(server, make_client):
@@ -198,7 +199,7 @@ def test_429_honours_retry_after(server, make_client):
 def test_no_retry_on_404(server, make_client):
     with pytest.raises(HttpStatusError) as err:
         make_client(retries=4).get(server.base + "/missing")
-    assert err.value.status == 404
+    assert err.value.status == 404 and not err.value.transient
     assert "after 1 attempt" in str(err.value)
     assert len(server.hits("/missing")) == 1
 
@@ -214,6 +215,7 @@ def test_connection_refused_is_a_fetch_error():
     assert type(err.value) is FetchError
     assert err.value.url == url and err.value.status is None
     assert f"GET {url} failed after 2 attempts: connection failed" in str(err.value)
+    assert err.value.transient
 
 
 def test_read_timeout_is_retried_then_a_fetch_error(server, make_client):
@@ -225,8 +227,9 @@ def test_read_timeout_is_retried_then_a_fetch_error(server, make_client):
 
 
 def test_non_http_url_is_rejected(make_client):
-    with pytest.raises(FetchError, match="Not an absolute http"):
+    with pytest.raises(FetchError, match="Not an absolute http") as err:
         make_client().get("ftp://example.org/file")
+    assert not err.value.transient
 
 
 # --- robots.txt ------------------------------------------------------------------------------

@@ -12,6 +12,12 @@ from warehouse import load as wh
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+def utc(value) -> pd.Timestamp:
+    """SQLite gives naive UTC, PostgreSQL aware values in the session's zone: compare as UTC."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
 def assertions(source, pairs, seen=T0, **overrides):
     rows = []
     for i, (a, b) in enumerate(pairs):
@@ -81,7 +87,7 @@ def test_disappearing_pair_is_ended_and_reappearance_opens_a_new_version(engine)
     assert counts.rows_ended == 1 and counts.partnerships_ended == 1
     versions = table(engine, W.partnership)
     ended = versions[versions["partnership_key"] == "a|d"].iloc[0]
-    assert not ended["is_current"] and pd.Timestamp(ended["valid_to"]).tz_localize(None) == pd.Timestamp(t1).tz_localize(None)
+    assert not ended["is_current"] and utc(ended["valid_to"]) == utc(t1)
     counts = load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c"), ("a", "d")]), "r3", t2)
     assert counts.rows_new == 1 and counts.partnerships_new == 1
     versions = table(engine, W.partnership)
@@ -132,12 +138,30 @@ def test_shrinking_source_is_refused_and_nothing_written(engine):
 
 
 def test_quarantine_keeps_raw_record_and_is_not_duplicated_on_rerun(engine):
-    rejected = pd.DataFrame({"source": ["s1"], "record_key": ["k9"], "a_name": ["Köln"], "b_name": [None],
+    def rejected(fetched):  # a live rerun fetches the same bad record at another time
+        return pd.DataFrame({"source": ["s1"], "record_key": ["k9"], "a_name": ["Köln"], "b_name": [None],
+                             "extracted_at": [fetched],
                              "reject_reason": ["failed ExpectColumnValuesToNotBeNull(municipality_b_id)"]})
-    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0, rejected=rejected)
-    load(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1), rejected=rejected)
+
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0, rejected=rejected(T0))
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1),
+         rejected=rejected(T0 + timedelta(days=1)))
     q = table(engine, W.quarantine)
     assert len(q) == 1 and q.loc[0, "raw_record"]["a_name"] == "Köln" and q.loc[0, "first_run_id"] == "r1"
+    other_reason = rejected(T0).assign(reject_reason="duplicate record_key with different content")
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r3", T0 + timedelta(days=2), rejected=other_reason)
+    assert len(table(engine, W.quarantine)) == 2
+
+
+def test_live_rerun_moves_last_seen_without_counting_a_change(engine):
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
+    later = T0 + timedelta(days=1)
+    counts = load(engine, "s1", assertions("s1", [("a", "b")], seen=later), "r2", later)
+    assert (counts.rows_new, counts.rows_changed, counts.rows_unchanged) == (0, 0, 1)
+    row = table(engine, W.partnership_source).iloc[0]
+    assert utc(row["last_seen"]) == utc(later)
+    assert utc(row["first_seen"]) == utc(T0)
+    assert len(table(engine, W.partnership)) == 1
 
 
 def test_failed_run_is_audited(engine):
@@ -153,3 +177,13 @@ def test_bulk_load_of_many_rows(engine):
     assert counts.rows_new == 3000 and counts.partnerships_new == 3000
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(W.municipality)).scalar() == 3001
+
+
+def test_a_later_source_of_the_same_run_corrects_the_version_instead_of_closing_it(engine):
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
+    load(engine, "s2", assertions("s2", [("a", "b")], relation_type="partnership"), "r1", T0 + timedelta(seconds=5))
+    versions = table(engine, W.partnership)
+    assert len(versions) == 1 and versions.loc[0, "relation_type"] == "partnership" and versions.loc[0, "is_current"]
+    load(engine, "s2", assertions("s2", [("a", "b")], relation_type="friendship"), "r2", T0 + timedelta(days=1))
+    versions = table(engine, W.partnership).sort_values("valid_from")
+    assert versions["relation_type"].tolist() == ["partnership", "friendship"]  # a new run: a new version

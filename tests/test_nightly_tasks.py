@@ -2,7 +2,6 @@
 
 import pandas as pd
 import pytest
-import requests
 from prefect.logging import disable_run_logger
 from prefect.states import Failed
 from sqlalchemy import select
@@ -51,9 +50,19 @@ def test_fetch_retry_only_for_transient_errors(exc, retry):
 
 
 def test_connection_error_is_transient_but_a_bad_url_is_not():
-    try:
-        raise FetchError("GET u failed", url="u") from requests.ConnectionError("refused")
-    except FetchError as exc:
-        connection = exc
-    assert N._transient(None, None, _state(connection)) is True
+    assert N._transient(None, None, _state(FetchError("GET u failed: refused", url="u", transient=True))) is True
     assert N._transient(None, None, _state(FetchError("Not an absolute http(s) URL", url="x"))) is False
+
+
+@pytest.mark.parametrize("exc", [
+    HttpStatusError("HTTP 503 from u", url="u", status=503),
+    FetchError("GET u failed: timed out", url="u", transient=True),
+    NotRecorded("No recording of GET u", url="u"),
+])
+def test_fetch_errors_survive_pickling_with_their_retry_verdict(exc):
+    """Prefect may persist a failed task's exception; the retry condition must read it back."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is type(exc) and str(copy) == str(exc)
+    assert (copy.url, copy.status, copy.transient) == (exc.url, exc.status, exc.transient)

@@ -67,23 +67,33 @@ def diff_assertions(existing: pd.DataFrame, incoming: pd.DataFrame) -> Assertion
 class VersionDiff:
     inserts: pd.DataFrame  # new versions (new pairs, changed pairs, reappeared pairs)
     closes: pd.Series  # partnership_keys whose current version ends now
+    rewrites: pd.DataFrame  # changed versions that this same run opened: corrected in place
     new: int
     changed: int
     ended: int
 
 
-def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame) -> VersionDiff:
-    """SCD2: compare current partnership versions with the consolidated state of all sources."""
+def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame, run_id: str) -> VersionDiff:
+    """SCD2: compare current partnership versions with the consolidated state of all sources.
+
+    `current` has partnership_key, row_hash and load_id. Sources load one after another; when a
+    later source of the same run changes a version an earlier one opened (Toronto–Frankfurt:
+    "unspecified" from the CSV, then "partnership" from Wikipedia), that version is corrected
+    rather than closed after a few seconds: history records runs, not load order.
+    """
     incoming = consolidated.copy()
     incoming["row_hash"] = row_hash(incoming, PARTNERSHIP_VERSIONED)
-    merged = incoming.merge(current[["partnership_key", "row_hash"]].rename(columns={"row_hash": "old_hash"}),
-                            on="partnership_key", how="left")
+    old = current[["partnership_key", "row_hash", "load_id"]].rename(columns={"row_hash": "old_hash",
+                                                                             "load_id": "old_load"})
+    merged = incoming.merge(old, on="partnership_key", how="left")
     is_new = merged["old_hash"].isna()
     is_changed = merged["old_hash"].notna() & (merged["old_hash"] != merged["row_hash"])
+    this_run = (merged["old_load"] == run_id).fillna(False).astype(bool)
     ended = current.loc[~current["partnership_key"].isin(incoming["partnership_key"]), "partnership_key"]
-    changed_keys = merged.loc[is_changed, "partnership_key"]
-    inserts = merged[is_new | is_changed].drop(columns=["old_hash"])
-    return VersionDiff(inserts, pd.concat([changed_keys, ended], ignore_index=True),
+    changed_keys = merged.loc[is_changed & ~this_run, "partnership_key"]
+    inserts = merged[is_new | (is_changed & ~this_run)].drop(columns=["old_hash", "old_load"])
+    rewrites = merged[is_changed & this_run].drop(columns=["old_hash", "old_load"])
+    return VersionDiff(inserts, pd.concat([changed_keys, ended], ignore_index=True), rewrites,
                        int(is_new.sum()), int(is_changed.sum()), len(ended))
 
 
@@ -121,10 +131,7 @@ def typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
 
 def _utc(values: pd.Series) -> pd.Series:
     """Timestamps as UTC, whether they come tz-aware (pandas) or naive UTC (SQLite)."""
-    parsed = pd.to_datetime(values, utc=False, errors="coerce")
-    if getattr(parsed.dt, "tz", None) is None:
-        return parsed.dt.tz_localize("UTC")
-    return parsed.dt.tz_convert("UTC")
+    return pd.to_datetime(values, utc=True)
 
 
 RELATION_PRIORITY = {name: rank for rank, name in enumerate(RELATION_TYPES)}

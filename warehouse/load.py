@@ -175,8 +175,9 @@ def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: Lo
         W.partnership_source.c.partnership_key, W.partnership_source.c.relation_type,
         W.partnership_source.c.start_year, W.partnership_source.c.end_year,
     ).where(W.partnership_source.c.is_current == True))  # noqa: E712 (SQL expression)
-    current = read_frame(conn, select(table.c.partnership_key, table.c.row_hash).where(table.c.is_current == True))  # noqa: E712
-    diff = diff_versions(current, consolidate(assertions))
+    current = read_frame(conn, select(table.c.partnership_key, table.c.row_hash, table.c.load_id)
+                         .where(table.c.is_current == True))  # noqa: E712
+    diff = diff_versions(current, consolidate(assertions), run_id)
     if len(diff.closes):
         statement = (update(table)
                      .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
@@ -185,6 +186,13 @@ def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: Lo
     if len(diff.inserts):
         rows = diff.inserts.assign(valid_from=boundary, valid_to=None, is_current=True, load_id=run_id)
         conn.execute(insert(table), records(rows, table))
+    if len(diff.rewrites):
+        columns = ["relation_type", "start_year", "end_year", "row_hash"]
+        statement = (update(table)
+                     .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
+                     .values({c: bindparam(c) for c in columns}))
+        conn.execute(statement, records(diff.rewrites.rename(columns={"partnership_key": "key"}), None,
+                                        [*columns, "key"]))
     counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = diff.new, diff.changed, diff.ended
 
 
@@ -199,13 +207,22 @@ def _load_quarantine(conn: Connection, source: str, rejected: pd.DataFrame, run_
         "record_key": rejected["record_key"].astype("string").values if "record_key" in rejected else None,
         "raw_record": raw,
     })
-    rows["record_hash"] = [hashlib.sha256((json.dumps(r, sort_keys=True) + "\x1f" + reason).encode()).hexdigest()
-                           for r, reason in zip(raw, rows["reason"])]
+    rows["record_hash"] = [_rejection_hash(r, reason) for r, reason in zip(raw, rows["reason"])]
     rows = rows.drop_duplicates("record_hash")
     held = set(read_frame(conn, select(W.quarantine.c.record_hash).where(W.quarantine.c.source == source))["record_hash"])
     rows = rows[~rows["record_hash"].isin(held)]
     if len(rows):
         conn.execute(insert(W.quarantine), records(rows.assign(first_run_id=run_id, quarantined_at=now), W.quarantine))
+
+
+#: Columns that change with every run although the record did not (a live run's fetch time).
+PER_RUN_COLUMNS = ("extracted_at", "last_seen")
+
+
+def _rejection_hash(raw: dict, reason: str) -> str:
+    """Same record, same reason → same hash, whenever it was fetched."""
+    stable = {k: v for k, v in raw.items() if k not in PER_RUN_COLUMNS}
+    return hashlib.sha256((json.dumps(stable, sort_keys=True, default=str) + "\x1f" + reason).encode()).hexdigest()
 
 
 def read_frame(conn: Connection, statement) -> pd.DataFrame:
