@@ -57,21 +57,37 @@ def extract(http) -> list[dict]:
     return parse(content, url=url, extracted_at=extracted_at)
 
 
-def sparql_rows(content: bytes | str, *, url: str) -> tuple[list[str], list[dict[str, str | None]]]:
+def _load(content: bytes | str | dict, url: str) -> dict:
+    if isinstance(content, dict):
+        return content
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        raise SourceChanged(f"{SOURCE.name}: response from {url} is not JSON ({exc!s:.200})") from exc
+
+
+def sparql_rows(content: bytes | str | dict, *, url: str) -> tuple[list[str], list[dict[str, str | None]]]:
     """SPARQL 1.1 JSON results → (vars, rows); unbound OPTIONAL variables become None."""
     try:
-        document = json.loads(content)
+        document = _load(content, url)
         variables = list(document["head"]["vars"])
         bindings = document["results"]["bindings"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (SourceChanged, KeyError, TypeError) as exc:
         raise SourceChanged(f"{SOURCE.name}: response from {url} is not SPARQL JSON results ({exc!s:.200})") from exc
     rows = [{var: (binding.get(var) or {}).get("value") for var in variables} for binding in bindings]
     return variables, rows
 
 
 def parse(content: bytes | str, *, url: str = ENDPOINT, extracted_at: datetime | None = None) -> list[dict]:
+    """A WDQS result of the P190 query — or, for `citylinks parse`, a saved entity JSON."""
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    variables, rows = sparql_rows(content, url=url)
+    try:
+        document = _load(content, url)
+    except SourceChanged as exc:
+        raise SourceChanged(f"{exc} — not SPARQL JSON results") from exc
+    if isinstance(document, dict) and "head" not in document and ("entities" in document or "claims" in document):
+        return parse_entities(document, url=url, extracted_at=extracted_at)
+    variables, rows = sparql_rows(document, url=url)
     missing = [v for v in REQUIRED_VARS if v not in variables]
     if missing:
         raise SourceChanged(f"{SOURCE.name}: SPARQL result from {url} lacks variables {missing}; has {variables}")
@@ -182,13 +198,10 @@ def _time(value: str | None, precision: str | None) -> str | None:
 
 # --- Wikidata entity JSON (wbgetentities / Special:EntityData) -------------------------------
 
-def parse_entities(content: bytes | str, *, url: str, extracted_at: datetime | None = None) -> list[dict]:
+def parse_entities(content: bytes | str | dict, *, url: str, extracted_at: datetime | None = None) -> list[dict]:
     """P190 statements of every entity in a `wbgetentities` envelope or a bare entity object."""
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    try:
-        document = json.loads(content)
-    except ValueError as exc:
-        raise SourceChanged(f"{SOURCE.name}: entity response from {url} is not JSON ({exc!s:.200})") from exc
+    document = _load(content, url)
     if "error" in document:
         raise SourceChanged(f"{SOURCE.name}: API error from {url}: {document['error']}")
     entities = document.get("entities", {"_": document} if "claims" in document else None)

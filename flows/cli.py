@@ -33,16 +33,16 @@ def run(
     max_shrink: float = typer.Option(0.5, help="Refuse to end more than this share of a source's current rows."),
 ) -> None:
     """Run the nightly flow once and print rows per source; exit 1 if any source failed."""
-    from flows.nightly import DEFAULT_REPLAY_DIR, nightly
+    from flows.nightly import DEFAULT_REPLAY_DIR, DEFAULT_WAREHOUSE_URL, nightly
 
     if sum(bool(x) for x in (replay, live, record)) > 1:
         raise typer.BadParameter("choose one of --replay DIR, --live, --record DIR")
     mode, directory = ("live", None) if live else ("record", str(record)) if record else \
         ("replay", str(replay or DEFAULT_REPLAY_DIR))
     for name in sources or []:
-        if name not in registry.SOURCES:
+        if name not in registry.SOURCES:  # before the flow starts: a typo is a usage error, exit 2
             raise typer.BadParameter(f"unknown source {name!r}; known: {', '.join(registry.SOURCES)}")
-    url = warehouse or "sqlite:///warehouse.db"
+    url = warehouse or DEFAULT_WAREHOUSE_URL
     state = nightly(sources=sources or None, mode=mode, recordings_dir=directory, warehouse_url=url,
                     max_reject_share=max_reject_share, max_shrink=max_shrink, return_state=True)
     runs = _audit_rows(url, str(state.state_details.flow_run_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from functools import lru_cache
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,7 +28,7 @@ from warehouse import load as wh
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_REPLAY_DIR = str(PROJECT_DIR / "recordings" / "bundled")
-DEFAULT_WAREHOUSE_URL = os.environ.get("CITYLINKS_WAREHOUSE_URL", "sqlite:///warehouse.db")
+DEFAULT_WAREHOUSE_URL = os.environ.get("CITYLINKS_WAREHOUSE_URL", wh.DEFAULT_URL)
 
 
 class SourcesFailed(Exception):
@@ -66,26 +67,24 @@ def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -
 
 @task(name="stage", cache_policy=NO_CACHE)
 def stage(records: list[dict]):
-    from extractors.geonames_gazetteer import load_places
-    from transforms.identity import build_name_index
     from transforms.staging import stage as stage_frame
 
     with _GAZETTEER_LOCK:  # concurrent stage tasks share one gazetteer and index, built once
-        places = load_places()
-        index = _name_index(places, build_name_index)
+        places, index = _gazetteer()
     return stage_frame(PARTNERSHIP_ASSERTION.to_frame(records), places=places, index=index)
 
 
-_INDEX_CACHE: dict = {}
 _GAZETTEER_LOCK = threading.Lock()
 
 
-def _name_index(places, build):
-    """The name index is built once per process and shared by every source's stage task."""
-    key = id(places)
-    if key not in _INDEX_CACHE:
-        _INDEX_CACHE[key] = build(places)
-    return _INDEX_CACHE[key]
+@lru_cache(maxsize=1)
+def _gazetteer():
+    """Places and name index, built once per process (~8 s) and shared by every stage task."""
+    from extractors.geonames_gazetteer import load_places
+    from transforms.identity import build_name_index
+
+    places = load_places()
+    return places, build_name_index(places)
 
 
 @task(name="load", cache_policy=NO_CACHE)

@@ -54,3 +54,13 @@ def test_resolve_adds_matches_to_a_csv_on_stdin():
 def test_resolve_requires_the_header():
     result = runner.invoke(app, ["resolve"], input="city;land\nKöln;DE\n")
     assert result.exit_code != 0 and "name,country" in result.output
+
+
+def test_parse_reads_a_saved_wikidata_entity_too():
+    from pathlib import Path
+
+    entity = Path(__file__).parent / "fixtures" / "wikidata" / "entity_Q2112_Bielefeld_2023-04-04.json"
+    result = runner.invoke(app, ["parse", "wikidata_twinnings", str(entity)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert len(records) == 8 and {r["a_qid"] for r in records} == {"Q2112"}

@@ -24,14 +24,20 @@ def staged(rows_extracted: int, rejected: int) -> StagedSource:
 
 
 def test_source_above_reject_threshold_is_not_loaded(tmp_path):
+    from tests.test_load import T0, assertions, load
+
     url = f"sqlite:///{tmp_path / 'w.db'}"
     engine = wh.make_engine(url)
     wh.create_schema(engine)
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r0", T0)  # what last night loaded
+    with engine.connect() as conn:
+        before = {t.name: wh.read_frame(conn, select(t)) for t in (W.partnership_source, W.quarantine)}
     with disable_run_logger(), pytest.raises(SourceError, match=r"50.0%\) failed validation.*municipality_b_id"):
         N.load.fn(url, "r1", staged(10, 5), max_reject_share=0.2, max_shrink=0.5)
     with engine.connect() as conn:
-        assert conn.execute(select(W.quarantine)).fetchall() == []
-        assert conn.execute(select(W.partnership_source)).fetchall() == []
+        for table in (W.partnership_source, W.quarantine):
+            pd.testing.assert_frame_equal(wh.read_frame(conn, select(table)), before[table.name])
+    engine.dispose()
 
 
 def _state(exc: Exception):
