@@ -104,3 +104,19 @@ def test_cli_run_prints_the_audit_and_exits_1_when_a_source_gets_http_500(tmp_pa
     assert "twincities_dataset               failed" in result.output
     assert "HTTP 500" in result.output
     assert "wikidata_twinnings               loaded" in result.output
+
+
+def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    first = warehouse_after_two_runs[0]
+    run_filter = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first.state_details.flow_run_id]))
+    with get_client(sync_client=True) as client:
+        artifacts = {a.key: a for a in client.read_artifacts(artifact_filter=run_filter)}
+    assert {"citylinks-run-summary", "citylinks-quality-report"} <= set(artifacts)
+    summary = artifacts["citylinks-run-summary"].data
+    rows = summary if isinstance(summary, list) else __import__("json").loads(summary)
+    assert {r["source"] for r in rows} == {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections"}
+    report = artifacts["citylinks-quality-report"].data
+    assert "ExpectCompoundColumnsToBeUnique" in report and "is_self_pair" in report
