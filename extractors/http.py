@@ -463,7 +463,8 @@ class HttpClient:
             if rules is None:
                 rules = self._robots[origin] = self._fetch_robots(origin)
         if isinstance(rules, str):
-            raise RobotsDisallowed(f"Not fetching {url}: {rules}", url=url)
+            # The host is unreachable or failing right now, not forbidding us: worth a later retry.
+            raise RobotsDisallowed(f"Not fetching {url}: {rules}", url=url, transient=True)
         if not rules.can_fetch(url, ROBOTS_TOKEN):
             raise RobotsDisallowed(f"robots.txt of {origin} disallows {url} for {ROBOTS_TOKEN}", url=url)
 

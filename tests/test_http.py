@@ -246,6 +246,7 @@ def test_robots_disallow_blocks_without_requesting(server, make_client):
     assert client.get(server.base + "/public").text == "ok"
     assert server.hits("/private/page") == []
     assert len(server.hits("/robots.txt")) == 1  # once per host
+    assert not err.value.transient  # a rule: retrying later would ask again for the same page
 
 
 def test_robots_group_for_our_token_applies(server, make_client):
@@ -265,8 +266,9 @@ def test_robots_5xx_disallows_host(server, make_client):
     server.route("/page", Reply(body=b"ok"))
     client = make_client(respect_robots=True, retries=0)
     for _ in range(2):
-        with pytest.raises(RobotsDisallowed, match="HTTP 503"):
+        with pytest.raises(RobotsDisallowed, match="HTTP 503") as err:
             client.get(server.base + "/page")
+        assert err.value.transient  # the host is failing now; a later run may fetch
     assert server.hits("/page") == []
     assert len(server.hits("/robots.txt")) == 1
 
@@ -276,8 +278,9 @@ def test_robots_unreachable_disallows_host():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     client = HttpClient(retries=0, min_interval=0, cache_path=None)
-    with pytest.raises(RobotsDisallowed, match="robots.txt could not be fetched"):
+    with pytest.raises(RobotsDisallowed, match="robots.txt could not be fetched") as err:
         client.get(f"http://127.0.0.1:{port}/page")
+    assert err.value.transient
 
 
 # --- pacing ----------------------------------------------------------------------------------
