@@ -59,7 +59,9 @@ def _transient(task, task_run, state) -> bool:
 def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -> list[dict]:
     logger = get_run_logger()
     module = registry.get(source)
-    with HttpClient(mode=mode, recordings_dir=recordings_dir) as http:
+    # One cache file per source: concurrent extract tasks never contend for one SQLite file.
+    cache = Path(os.environ.get("CITYLINKS_HTTP_CACHE_DIR", ".cache")) / f"http_{source}.sqlite"
+    with HttpClient(mode=mode, recordings_dir=recordings_dir, cache_path=cache) as http:
         records = module.extract(http, **options)
     logger.info("%s: %d records extracted (%s mode)", source, len(records), mode)
     return records
