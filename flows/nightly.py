@@ -91,6 +91,8 @@ def _gazetteer():
 
 @task(name="load", cache_policy=NO_CACHE)
 def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_shrink: float) -> dict:
+    from transforms.quality import validate
+
     logger = get_run_logger()
     engine = wh.make_engine(warehouse_url)
     try:
@@ -105,7 +107,7 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
             raise SourceError(f"{staged.source}: quality gate failed: " + "; ".join(table_failures))
         counts = wh.load_source(engine, run_id=run_id, source=staged.source, assertions=staged.assertions,
                                 municipalities=staged.municipalities, rejected=staged.rejected,
-                                rows_extracted=staged.rows_extracted, max_shrink=max_shrink)
+                                rows_extracted=staged.rows_extracted, max_shrink=max_shrink, check=validate)
         logger.info("%s loaded: %s", staged.source, counts)
         return wh.counts_dict(counts)
     finally:

@@ -66,4 +66,23 @@ def municipality_suite() -> list[Expectation]:
     ]
 
 
-SUITES = {"partnership_source": partnership_source_suite, "municipality": municipality_suite}
+def partnership_suite(today: date | None = None) -> list[Expectation]:
+    """The consolidated pairs, checked inside the load before any version is written."""
+    this_year = (today or date.today()).year
+    return [
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, row_level=False)
+          for c in ("partnership_key", "municipality_a_id", "municipality_b_id", "relation_type")],
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "partnership_key"}, row_level=False),
+        # ids sorted and distinct: an undirected pair, never a municipality with itself
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "municipality_b_id", "column_B": "municipality_a_id", "or_equal": False,
+            "ignore_row_if": "either_value_is_missing"}, row_level=False),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "relation_type", "value_set": list(RELATION_TYPES)},
+                    row_level=False),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "start_year", "min_value": FIRST_YEAR,
+                                                      "max_value": this_year}, row_level=False),
+    ]
+
+
+SUITES = {"partnership_source": partnership_source_suite, "municipality": municipality_suite,
+          "partnership": partnership_suite}

@@ -187,3 +187,16 @@ def test_a_later_source_of_the_same_run_corrects_the_version_instead_of_closing_
     load(engine, "s2", assertions("s2", [("a", "b")], relation_type="friendship"), "r2", T0 + timedelta(days=1))
     versions = table(engine, W.partnership).sort_values("valid_from")
     assert versions["relation_type"].tolist() == ["partnership", "friendship"]  # a new run: a new version
+
+
+def test_consolidated_partnerships_pass_their_suite_or_nothing_is_written(engine):
+    from transforms.quality import validate
+
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0, check=validate)
+    assert len(table(engine, W.partnership)) == 1
+    before = snapshot(engine)
+    bad = assertions("s1", [("a", "b"), ("c", "c")])  # a self-pair slipped past staging
+    with pytest.raises(wh.QualityGateFailed, match="ExpectColumnPairValuesAToBeGreaterThanB"):
+        load(engine, "s1", bad, "r2", T0 + timedelta(days=1), check=validate)
+    for name, frame in snapshot(engine).items():
+        pd.testing.assert_frame_equal(before[name], frame)

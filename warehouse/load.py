@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
@@ -26,6 +27,10 @@ DEFAULT_URL = "sqlite:///warehouse.db"
 
 class LoadRefused(Exception):
     """The staged data would shrink the warehouse beyond the allowed share; nothing written."""
+
+
+class QualityGateFailed(Exception):
+    """The consolidated partnerships failed their suite; the whole source load rolled back."""
 
 
 @dataclass
@@ -92,11 +97,14 @@ def load_source(
     rows_extracted: int,
     max_shrink: float = 0.5,
     now: datetime | None = None,
+    check: Callable[[pd.DataFrame, str], object] | None = None,
 ) -> LoadCounts:
     """Replace one source's contribution with a full extract, keeping history.
 
     `assertions`: staged rows for `partnership_source` (with partnership_key, row_hash,
     last_seen…); `municipalities`: identities they refer to; `rejected`: rows for quarantine.
+    `check(frame, suite)` validates the consolidated partnerships before they are written (the
+    flow passes the GX gate; the load layer itself knows no GX); a failure rolls back.
     """
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted)
@@ -109,7 +117,7 @@ def load_source(
 
         counts.municipalities_new, counts.municipalities_changed = _load_municipalities(conn, municipalities, run_id)
         _load_assertions(conn, source, existing, assertions, boundary, run_id, counts)
-        _load_versions(conn, boundary, run_id, counts)
+        _load_versions(conn, boundary, run_id, counts, check)
         counts.rows_quarantined = len(rejected)
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
@@ -168,7 +176,7 @@ def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts:
     counts.rows_unchanged = diff.unchanged + len(diff.touched)
 
 
-def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: LoadCounts) -> None:
+def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: LoadCounts, check=None) -> None:
     """Recompute partnerships from every source's current assertions and write SCD2 versions."""
     table = W.partnership
     assertions = read_frame(conn, select(
@@ -177,7 +185,13 @@ def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: Lo
     ).where(W.partnership_source.c.is_current == True))  # noqa: E712 (SQL expression)
     current = read_frame(conn, select(table.c.partnership_key, table.c.row_hash, table.c.load_id)
                          .where(table.c.is_current == True))  # noqa: E712
-    diff = diff_versions(current, consolidate(assertions), run_id)
+    consolidated = consolidate(assertions)
+    if check is not None and len(consolidated):
+        report = check(consolidated, "partnership")
+        if not report.success:
+            failed = [r["expectation"] for r in report.results if not r["success"]]
+            raise QualityGateFailed(f"consolidated partnerships failed {', '.join(failed)}; load rolled back")
+    diff = diff_versions(current, consolidated, run_id)
     if len(diff.closes):
         statement = (update(table)
                      .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
