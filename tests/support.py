@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from extractors.http import RecordingStore, request_key
-from schemas import warehouse as W
 from warehouse import load as wh
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +46,7 @@ def engine(request, tmp_path):
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    W.metadata.create_all(engine)
+    wh.create_schema(engine)
     yield engine
     engine.dispose()
     with admin.begin() as conn:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, select, update
@@ -60,8 +61,27 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     return engine
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
 def create_schema(engine: Engine) -> None:
-    W.metadata.create_all(engine)
+    """Bring the warehouse to the current schema with Alembic (idempotent; run before every load).
+
+    A warehouse made by an earlier `create_all` (before migrations existed) holds the initial
+    tables but no `alembic_version`: it is stamped as revision 0001, then upgraded.
+    """
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        tables = set(inspect(conn).get_table_names())
+        if "alembic_version" not in tables and set(W.PUBLIC_TABLES) <= tables:
+            command.stamp(config, "0001")
+        command.upgrade(config, "head")
 
 
 def start_run(engine: Engine, run_id: str, source: str, started_at: datetime | None = None) -> None:
