@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task

@@ -39,8 +39,8 @@ def test_malformed_rows_are_kept_with_a_reason(real_csv):
     header, first, second, *_ = real_csv.decode().splitlines()
     bad_number = first.replace("40.7022", "40,7O22", 1)  # a typo'd latitude
     short = ",".join(second.split(",")[:5])
-    out = out_of_range = first.replace("19.9583", "199.9583", 1)
-    records = tc.parse("\n".join([header, bad_number, short, out, second]).encode())
+    out_of_range = first.replace("19.9583", "199.9583", 1)
+    records = tc.parse("\n".join([header, bad_number, short, out_of_range, second]).encode())
     assert len(records) == 4
     assert "not a number" in records[0]["reject_reason"] or "fields" in records[0]["reject_reason"]
     assert "fields" in records[1]["reject_reason"]
