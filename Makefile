@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/citylinks run --replay recordings/bundled
+	$(BIN)/citylinks run
 
 live: $(STAMP)
 	$(BIN)/citylinks run --live
@@ -34,5 +34,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_resolver.py
 	$(BIN)/python bench/bench_pipeline.py
 
-clean:
-	rm -rf $(VENV) .prefect .cache warehouse.db
+clean:  # the warehouse itself lives in $CITYLINKS_HOME (README § Configuration) and is kept
+	rm -rf $(VENV) .prefect

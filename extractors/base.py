@@ -19,6 +19,11 @@ class SourceInfo:
     contract: RecordContract
 
 
+#: Media types the extractors accept; anything else (an HTML error page with 200) fails the source.
+JSON_TYPES = ("application/json",)
+SPARQL_TYPES = ("application/sparql-results+json", "application/json")
+
+
 class SourceError(Exception):
     """The source as a whole cannot be used this run; the message says why."""
 

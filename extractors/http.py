@@ -29,9 +29,11 @@ from urllib3.util.retry import Retry
 
 __all__ = [
     "FetchError",
+    "UnexpectedContentType",
     "HttpClient",
     "HttpStatusError",
     "NotRecorded",
+    "RecordingCorrupt",
     "RecordingStore",
     "ResponseTooLarge",
     "RobotsDisallowed",
@@ -45,6 +47,7 @@ ROBOTS_TOKEN = "CityLinks"  # the product token robots.txt rules are matched aga
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})  # SPARQL POSTs are reads, safe to repeat
 MAX_RETRY_AFTER = 300  # seconds; a server asking us to wait longer is effectively down
+MAX_REDIRECTS = 10
 RECORDED_HEADERS = ("content-type", "etag", "last-modified", "content-length", "date")
 _CHUNK = 64 * 1024
 
@@ -94,6 +97,14 @@ class RobotsDisallowed(FetchError):
 
 class ResponseTooLarge(FetchError):
     """The body exceeds the configured cap; we refuse to buffer it."""
+
+
+class UnexpectedContentType(FetchError):
+    """A 2xx answer of the wrong kind (an HTML error or login page where JSON was due)."""
+
+
+class RecordingCorrupt(FetchError):
+    """A recorded body no longer matches the hash its index line was written with."""
 
 
 # --- request identity ------------------------------------------------------------------------
@@ -235,6 +246,7 @@ class RecordingStore:
             "headers": dict(sorted(kept.items())),
             "recorded_at": recorded_at,
             "file": f"bodies/{key}.{_extension(kept.get('content-type'))}",
+            "content_sha256": hashlib.sha256(body).hexdigest(),
             "note": note,
         }
         with self._lock:
@@ -273,6 +285,55 @@ def add_recording(directory: str | Path, method: str, url: str, body_bytes: byte
 # --- client ----------------------------------------------------------------------------------
 
 
+def _unreachable(error: BaseException | None) -> str | None:
+    """Why a connection could not even be made (DNS, refused, connect timeout), or None."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, urllib3.exceptions.NameResolutionError):
+            return "DNS lookup failed"
+        if isinstance(error, urllib3.exceptions.NewConnectionError):
+            text = str(error).lower()
+            if "refused" in text:
+                return "connection refused"
+            if "name or service not known" in text or "getaddrinfo" in text or "resolution" in text:
+                return "DNS lookup failed"
+            if "unreachable" in text:
+                return "network unreachable"
+        if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
+            return "connect timed out"
+        if isinstance(error, ConnectionRefusedError):
+            return "connection refused"
+        error = getattr(error, "reason", None) or error.__cause__ or error.__context__
+    return None
+
+
+class _FirstContactRetry(Retry):
+    """urllib3 Retry that gives up at once when a host that has not answered in this run cannot
+    be reached at all: DNS failure, refused or timed-out connect there means no network or a
+    wrong host, not a blip — retrying it only made a run without network take ten minutes.
+    Hosts that did answer keep the full retry budget (resets, 429, 5xx)."""
+
+    def __init__(self, *args, answered=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.answered = answered
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry.answered = self.answered
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        host = getattr(_pool, "host", None)
+        if (error is not None and self.answered is not None and host and not self.answered(host)
+                and _unreachable(error)):
+            raise urllib3.exceptions.MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+ENV_PREFIX = "CITYLINKS_HTTP_"
+
+
 def _attempts(response: requests.Response) -> int:
     retries = getattr(getattr(response, "raw", None), "retries", None)
     return len(getattr(retries, "history", ()) or ()) + 1
@@ -308,7 +369,7 @@ class HttpClient:
                  timeout: tuple[float, float] = (10.0, 60.0), retries: int = 4, backoff_factor: float = 1.0,
                  min_interval: float = 1.0, max_bytes: int = 64 * 2**20,
                  cache_path: str | Path | None = ".cache/http_cache.sqlite",
-                 respect_robots: bool = True, sleep=time.sleep):
+                 respect_robots: bool = True, sleep=time.sleep, routes: Mapping[str, str] | None = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
         if mode != "live" and recordings_dir is None:
@@ -329,8 +390,34 @@ class HttpClient:
         self._robots_lock = threading.Lock()
         self._robots: dict[str, Protego | str] = {}
         self._recorded = False
+        self._answered: set[str] = set()  # hosts that sent any response in this client's life
+        self._routes = {k.rstrip("/").lower(): v.rstrip("/") for k, v in (routes or {}).items()}
         # Replay must not open sockets or cache files, so it gets no session at all.
         self._session = None if mode == "replay" else self._make_session(cache_path, retries, backoff_factor)
+
+    @classmethod
+    def from_environment(cls, *, mode: str, recordings_dir=None, cache_path=None) -> HttpClient:
+        """A client with the operator's settings (README § Configuration):
+        CITYLINKS_HTTP_TIMEOUT="10,60" (connect, read seconds), CITYLINKS_HTTP_RETRIES=4,
+        CITYLINKS_HTTP_BACKOFF=1.0, CITYLINKS_HTTP_MIN_INTERVAL=1.0 (seconds per host),
+        CITYLINKS_HTTP_MAX_BYTES, CITYLINKS_HTTP_ROUTES (JSON {origin: base URL}: send a source's
+        requests to a mirror or a local test server; recordings keep the real URL)."""
+        env = os.environ
+        try:
+            timeout = tuple(float(x) for x in env.get(ENV_PREFIX + "TIMEOUT", "10,60").split(","))
+            if len(timeout) != 2:
+                raise ValueError("needs two numbers")
+            kwargs = dict(
+                timeout=timeout,
+                retries=int(env.get(ENV_PREFIX + "RETRIES", "4")),
+                backoff_factor=float(env.get(ENV_PREFIX + "BACKOFF", "1.0")),
+                min_interval=float(env.get(ENV_PREFIX + "MIN_INTERVAL", "1.0")),
+                max_bytes=int(env.get(ENV_PREFIX + "MAX_BYTES", str(64 * 2**20))),
+                routes=json.loads(env.get(ENV_PREFIX + "ROUTES", "{}")),
+            )
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"invalid {ENV_PREFIX}* setting: {exc}") from None
+        return cls(mode=mode, recordings_dir=recordings_dir, cache_path=cache_path, **kwargs)
 
     def _make_session(self, cache_path, retries: int, backoff_factor: float) -> requests.Session:
         if cache_path is None:
@@ -342,26 +429,50 @@ class HttpClient:
                 str(cache_path), backend="sqlite", expire_after=0, always_revalidate=True,
                 allowable_methods=("GET", "HEAD"), allowable_codes=(200,), stale_if_error=False,
             )
-        retry = Retry(
+        retry = _FirstContactRetry(
             total=retries, status_forcelist=RETRY_STATUSES, allowed_methods=RETRY_METHODS,
             backoff_factor=backoff_factor, backoff_jitter=backoff_factor, respect_retry_after_header=True,
-            retry_after_max=MAX_RETRY_AFTER, raise_on_status=False,
+            retry_after_max=MAX_RETRY_AFTER, raise_on_status=False, answered=self._has_answered,
         )
         adapter = HTTPAdapter(max_retries=retry)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = self.user_agent
+        session.max_redirects = MAX_REDIRECTS
+        session.hooks["response"].append(self._note_answer)
         session.hooks["response"].append(self._cap_body)
         return session
 
+    def _has_answered(self, host: str) -> bool:
+        return host.lower() in self._answered
+
+    def _note_answer(self, response: requests.Response, *args, **kwargs) -> requests.Response:
+        host = urlsplit(response.url).hostname
+        if host:
+            self._answered.add(host.lower())
+        return response
+
     # public API
 
-    def get(self, url: str, *, params: dict | None = None, headers: dict | None = None) -> requests.Response:
-        return self._request("GET", url, params=params, headers=headers)
+    def get(self, url: str, *, params: dict | None = None, headers: dict | None = None,
+            expect: tuple[str, ...] = ()) -> requests.Response:
+        """`expect`: acceptable media types (e.g. ("application/json",)); anything else fails loudly."""
+        return self._expect(self._request("GET", url, params=params, headers=headers), expect)
 
     def post(self, url: str, *, data: dict | str | bytes | None = None, params: dict | None = None,
-             headers: dict | None = None) -> requests.Response:
-        return self._request("POST", url, params=params, data=data, headers=headers)
+             headers: dict | None = None, expect: tuple[str, ...] = ()) -> requests.Response:
+        return self._expect(self._request("POST", url, params=params, data=data, headers=headers), expect)
+
+    @staticmethod
+    def _expect(response: requests.Response, expect: tuple[str, ...]) -> requests.Response:
+        if not expect:
+            return response
+        mime = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if mime not in {e.lower() for e in expect}:
+            raise UnexpectedContentType(
+                f"{response.url} answered {mime or 'without a content type'}, expected "
+                f"{' or '.join(expect)}{_snippet(response)}", url=response.url, status=response.status_code)
+        return response
 
     def close(self) -> None:
         if self._session is not None:
@@ -401,17 +512,38 @@ class HttpClient:
                 f"{_snippet(response)}", url=canonical, status=response.status_code, response=response)
         return response
 
+    def _route(self, url: str) -> str:
+        """The URL actually requested: a configured route replaces the origin (mirror, test server)."""
+        if not self._routes:
+            return url
+        parts = urlsplit(url)
+        base = self._routes.get(f"{parts.scheme}://{parts.netloc}".lower())
+        return url if base is None else base + url[len(f"{parts.scheme}://{parts.netloc}"):]
+
     def _send(self, method: str, url: str, *, data: bytes | None = None, headers=None) -> requests.Response:
-        self._wait_turn(urlsplit(url).netloc)
+        target = self._route(url)
+        self._wait_turn(urlsplit(target).netloc)
+        host = (urlsplit(target).hostname or "").lower()
         try:
-            response = self._session.request(method, url, data=data, headers=headers, timeout=self.timeout)
+            response = self._session.request(method, target, data=data, headers=headers, timeout=self.timeout)
+        except requests.TooManyRedirects as exc:
+            raise FetchError(f"{method} {url} failed: redirect loop (more than {MAX_REDIRECTS} redirects)",
+                             url=url) from exc
+        except FetchError:
+            raise  # from a response hook: body too large, or unreadable
         except requests.RequestException as exc:
+            unreachable = _unreachable(exc)
+            if unreachable and host not in self._answered:
+                raise FetchError(f"{method} {url} failed: {unreachable} for {host} — no network, or a wrong host; "
+                                 f"not retried", url=url, transient=False) from exc
             after = ""
             if exc.args and isinstance(exc.args[0], urllib3.exceptions.MaxRetryError):
                 n = self.retries + 1
                 after = f" after {n} attempt{'s' if n != 1 else ''}"
             raise FetchError(f"{method} {url} failed{after}: {_describe(exc, self.timeout)}", url=url,
                              transient=True) from exc
+        if target != url:
+            response.url = url if response.url == target else response.url
         # One decoding rule for live and replay (requests would guess ISO-8859-1 for text/*).
         response.encoding = _charset(response.headers.get("Content-Type")) or "utf-8"
         if not hasattr(response, "from_cache"):  # plain Session when the cache is off
@@ -462,19 +594,22 @@ class HttpClient:
             rules = self._robots.get(origin)
             if rules is None:
                 rules = self._robots[origin] = self._fetch_robots(origin)
+        if isinstance(rules, FetchError):
+            raise RobotsDisallowed(f"Not fetching {url}: robots.txt could not be fetched ({rules})", url=url,
+                                   transient=rules.transient)
         if isinstance(rules, str):
-            # The host is unreachable or failing right now, not forbidding us: worth a later retry.
+            # The host is failing right now, not forbidding us: worth a later retry.
             raise RobotsDisallowed(f"Not fetching {url}: {rules}", url=url, transient=True)
         if not rules.can_fetch(url, ROBOTS_TOKEN):
             raise RobotsDisallowed(f"robots.txt of {origin} disallows {url} for {ROBOTS_TOKEN}", url=url)
 
-    def _fetch_robots(self, origin: str) -> Protego | str:
+    def _fetch_robots(self, origin: str) -> Protego | str | FetchError:
         """Rules for the origin, or the reason it is off-limits (RFC 9309: 4xx allows all,
         an unreachable robots.txt or 429/5xx means we must not crawl)."""
         try:
             response = self._send("GET", f"{origin}/robots.txt")
         except FetchError as exc:
-            return f"robots.txt could not be fetched, treating {origin} as disallowed ({exc})"
+            return exc
         status = response.status_code
         if status == 429 or status >= 500:
             return f"robots.txt of {origin} returned HTTP {status}, treating the host as disallowed"
@@ -492,6 +627,15 @@ class HttpClient:
         except OSError as exc:
             raise FetchError(f"Recording of {method} {url} in {self.store.dir} lacks its body "
                              f"{entry['file']} ({exc})", url=url) from exc
+        expected = entry.get("content_sha256")
+        if not expected:
+            raise RecordingCorrupt(f"Recording of {method} {url} in {self.store.dir} has no content_sha256; "
+                                   f"re-record it (citylinks run --record DIR)", url=url)
+        actual = hashlib.sha256(body).hexdigest()
+        if actual != expected:
+            raise RecordingCorrupt(f"Recorded body {entry['file']} in {self.store.dir} does not match its index "
+                                   f"(sha256 {actual[:12]}…, {len(body):,} bytes; index says {expected[:12]}…); "
+                                   f"the recording was changed or truncated", url=url)
         if len(body) > self.max_bytes:
             raise ResponseTooLarge(f"{url}: recorded body exceeds the {self.max_bytes}-byte limit",
                                    url=url, status=entry["status"])

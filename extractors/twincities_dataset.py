@@ -29,7 +29,8 @@ SOURCE = SourceInfo(
 
 
 def fetch(http) -> tuple[str, bytes, datetime]:
-    response = http.get(URL, headers={"Accept": "text/csv"})
+    # raw.githubusercontent.com serves .csv as text/plain
+    response = http.get(URL, headers={"Accept": "text/csv"}, expect=("text/csv", "text/plain"))
     return URL, response.content, response_time(response)
 
 

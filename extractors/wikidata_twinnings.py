@@ -13,11 +13,12 @@ and for checking single municipalities.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
+from extractors.base import SPARQL_TYPES, EmptyResult, SourceChanged, SourceInfo, response_time
 from schemas.records import PARTNERSHIP_ASSERTION
 
 ENDPOINT = "https://query.wikidata.org/sparql"
@@ -37,7 +38,6 @@ SOURCE = SourceInfo(
 #: Variables without which a row is not an assertion at all.
 REQUIRED_VARS = ("city", "partner")
 #: Wikidata time precision → how many characters of "YYYY-MM-DD" the value really has.
-PRECISION_CHARS = {9: 4, 10: 7, 11: 10}
 
 
 def request() -> dict[str, Any]:
@@ -48,7 +48,7 @@ def request() -> dict[str, Any]:
 
 def fetch(http) -> tuple[str, bytes, datetime]:
     req = request()
-    response = http.post(req["url"], data=req["data"], headers=req["headers"])
+    response = http.post(req["url"], data=req["data"], headers=req["headers"], expect=SPARQL_TYPES)
     return req["url"], response.content, response_time(response)
 
 
@@ -188,12 +188,19 @@ def _wkt_point(value: str | None) -> tuple[float | None, float | None]:
 
 
 def _time(value: str | None, precision: str | None) -> str | None:
-    """Keep only the digits the stated precision vouches for: '1953-00-00…' at year precision is '1953'."""
+    """Keep only the parts the stated precision vouches for: '+1953-00-00…' at year precision is
+    '1953'. The year is kept whole ('+99999-…' is '99999', for the quality gate to judge)."""
     if not value:
         return None
-    value = value.lstrip("+")
-    chars = PRECISION_CHARS.get(_int(precision) or 11, 10)
-    return value[:chars]
+    match = re.match(r"^([+-]?)(\d+)-(\d{2})-(\d{2})", value)
+    if not match:
+        return value  # not a Wikidata time: keep it as written
+    sign, year, month, day = match.groups()
+    year = ("-" if sign == "-" else "") + (year.lstrip("0") or "0").rjust(4, "0")
+    precision_code = _int(precision) or 11
+    if precision_code <= 9:
+        return year
+    return f"{year}-{month}" if precision_code == 10 else f"{year}-{month}-{day}"
 
 
 # --- Wikidata entity JSON (wbgetentities / Special:EntityData) -------------------------------

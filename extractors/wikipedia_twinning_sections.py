@@ -112,7 +112,7 @@ from mwparserfromhell.nodes import (
 )
 from mwparserfromhell.wikicode import Wikicode
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
+from extractors.base import JSON_TYPES, SPARQL_TYPES, EmptyResult, SourceChanged, SourceInfo, response_time
 from schemas.records import PARTNERSHIP_ASSERTION, REJECT_REASON
 
 log = logging.getLogger(__name__)
@@ -984,7 +984,7 @@ def _query_responses(http: Any, titles: list[str], wiki: str) -> Iterator[tuple[
         continuation: dict[str, str] = {}
         for _ in range(MAX_CONTINUATIONS):
             params = {**req["params"], **{k: str(continuation[k]) for k in sorted(continuation)}}
-            response = http.get(req["url"], params=params, headers=req["headers"])
+            response = http.get(req["url"], params=params, headers=req["headers"], expect=JSON_TYPES)
             url = _full_url(req["url"], params)
             yield url, response
             try:
@@ -1013,7 +1013,7 @@ def fetch(http: Any, titles: list[str], *, wiki: str = "en") -> Iterator[tuple[s
 
 def _parse_response(http: Any, title: str, wiki: str) -> tuple[str, Any]:
     req = parse_request(title, wiki)
-    response = http.get(req["url"], params=req["params"], headers=req["headers"])
+    response = http.get(req["url"], params=req["params"], headers=req["headers"], expect=JSON_TYPES)
     return _full_url(req["url"], req["params"]), response
 
 
@@ -1070,7 +1070,7 @@ def discover_titles(http: Any, wiki: str = "en") -> list[str]:
     records it (keyed by `discovery_request`), later replays reuse it.
     """
     req = discovery_request(wiki)
-    response = http.post(req["url"], data=req["data"], headers=req["headers"])
+    response = http.post(req["url"], data=req["data"], headers=req["headers"], expect=SPARQL_TYPES)
     return parse_discovery(response.content, url=req["url"])
 
 

@@ -1,56 +1,142 @@
-"""`citylinks` command line: run the pipeline, list sources, debug a parser, check matches."""
+"""`citylinks` command line: run the pipeline, list sources, debug a parser, check matches.
+
+Errors are one line on stderr with a distinct exit code (README § Exit codes); `--debug`
+shows the traceback as well.
+"""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
 from datetime import datetime, timezone
+from functools import wraps
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from extractors import registry
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="CityLinks: international relations of municipalities, consolidated.")
+from flows import settings
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
+EXIT_OK, EXIT_SOURCES_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="CityLinks: international relations of municipalities, consolidated.")
+_state = {"debug": False}
+
+
+class CliError(Exception):
+    """A failure the user can act on: printed as one line, exits with `code`."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+@app.callback()
+def main_options(debug: bool = typer.Option(False, "--debug", help="Show tracebacks and Prefect's full logs.")) -> None:
+    _state["debug"] = debug
+
+
+def friendly(command):
+    """Every error as one line with its exit code; the traceback only with --debug."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except CliError as exc:
+            _fail(str(exc), exc.code)
+        except settings.ConfigError as exc:
+            _fail(f"configuration: {exc}", EXIT_CONFIG)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not 40
+            if _state["debug"]:
+                raise
+            from flows.report import describe_error
+
+            _fail(f"{describe_error(exc)} (run with --debug for the traceback)", EXIT_SOURCES_FAILED)
+    return wrapper
+
+
+def _fail(message: str, code: int):
+    typer.echo(f"citylinks: {message}", err=True)
+    raise typer.Exit(code)
+
 
 @app.command()
+@friendly
 def run(
     sources: list[str] = typer.Argument(None, help="Sources to run (default: all). See `citylinks sources`."),
     replay: Optional[Path] = typer.Option(None, "--replay", help="Serve recorded responses from DIR; no network."),
     live: bool = typer.Option(False, "--live", help="Fetch the real sources over the network."),
     record: Optional[Path] = typer.Option(None, "--record", help="Fetch live and save every response into DIR."),
-    warehouse: str = typer.Option(None, "--warehouse", envvar="CITYLINKS_WAREHOUSE_URL",
-                                  help="SQLAlchemy URL of the warehouse [default: sqlite:///warehouse.db]"),
+    warehouse: str = typer.Option(None, "--warehouse", envvar=settings.WAREHOUSE_ENV, show_envvar=True,
+                                  help="SQLAlchemy URL of the warehouse [default: sqlite file under $CITYLINKS_HOME]"),
     max_reject_share: float = typer.Option(0.2, help="Refuse to load a source with more failing rows than this share."),
     max_shrink: float = typer.Option(0.5, help="Refuse to end more than this share of a source's current rows."),
+    wait: float = typer.Option(60.0, "--wait", help="Seconds to wait for another run on the same warehouse."),
 ) -> None:
-    """Run the nightly flow once and print rows per source; exit 1 if any source failed."""
-    from flows.nightly import DEFAULT_REPLAY_DIR, DEFAULT_WAREHOUSE_URL, nightly
-
+    """Run the nightly flow once and print rows per source (exit codes: README § Exit codes)."""
     if sum(bool(x) for x in (replay, live, record)) > 1:
-        raise typer.BadParameter("choose one of --replay DIR, --live, --record DIR")
+        raise CliError("choose one of --replay DIR, --live, --record DIR", EXIT_USAGE)
+    unknown = [name for name in sources or [] if name not in registry.SOURCES]
+    if unknown:
+        raise CliError(f"unknown source {unknown[0]!r}; known: {', '.join(registry.SOURCES)}", EXIT_USAGE)
     mode, directory = ("live", None) if live else ("record", str(record)) if record else \
-        ("replay", str(replay or DEFAULT_REPLAY_DIR))
-    for name in sources or []:
-        if name not in registry.SOURCES:  # before the flow starts: a typo is a usage error, exit 2
-            raise typer.BadParameter(f"unknown source {name!r}; known: {', '.join(registry.SOURCES)}")
-    url = warehouse or DEFAULT_WAREHOUSE_URL
-    state = nightly(sources=sources or None, mode=mode, recordings_dir=directory, warehouse_url=url,
-                    max_reject_share=max_reject_share, max_shrink=max_shrink, return_state=True)
+        ("replay", str(replay) if replay else None)
+    directory = settings.recordings_dir(mode, directory)  # a missing directory: one line, before anything starts
+    url = warehouse or settings.default_warehouse_url()
+    from warehouse.load import WarehouseUnreachable, check_reachable, make_engine
+
+    try:
+        engine = make_engine(url)
+        check_reachable(engine)
+        engine.dispose()
+    except WarehouseUnreachable as exc:
+        raise CliError(f"{exc} ({settings.redact(url)})", EXIT_CONFIG) from None
+    os.environ[settings.WAREHOUSE_ENV] = url  # the flow reads it there: never a flow-run parameter
+    typer.echo(f"warehouse: {settings.redact(url)}", err=True)
+
+    from flows.runtime import interrupted_exit, local_prefect_api, one_line_console_logs
+
+    if not _state["debug"]:
+        one_line_console_logs()
+    try:
+        with local_prefect_api():
+            from flows.nightly import nightly
+
+            state = nightly(sources=sources or None, mode=mode, recordings_dir=directory,
+                            max_reject_share=max_reject_share, max_shrink=max_shrink, lock_wait_seconds=wait,
+                            return_state=True)
+    except KeyboardInterrupt:
+        interrupted_exit(url)
+    _report_run(url, state)
+
+
+def _report_run(url: str, state) -> None:
+    from warehouse.lock import WarehouseBusy
+    from warehouse.load import WarehouseUnreachable
+
+    outcome = state.result(raise_on_failure=False) if state.is_failed() else None
     runs = _audit_rows(url, str(state.state_details.flow_run_id))
     if runs:
         _print_summary(runs)
-    if state.is_failed():
-        typer.echo(f"\nrun failed: {state.message}", err=True)
-        raise typer.Exit(1)
+    typer.echo(f"\nwarehouse: {settings.redact(url)}")
+    if not state.is_failed():
+        return
+    code = EXIT_SOURCES_FAILED
+    if isinstance(outcome, WarehouseBusy):
+        code = EXIT_BUSY
+    elif isinstance(outcome, (settings.ConfigError, WarehouseUnreachable)):
+        code = EXIT_CONFIG
+    _fail(f"run failed: {state.message}", code)
 
 
 def _audit_rows(url: str, run_id: str) -> list[dict]:
@@ -71,17 +157,23 @@ def _audit_rows(url: str, run_id: str) -> list[dict]:
 
 
 def _print_summary(outcomes: list[dict]) -> None:
-    header = f"{'source':32} {'status':7} {'extracted':>9} {'new':>7} {'changed':>7} {'ended':>6} {'quarant.':>8}"
+    header = (f"{'source':32} {'status':9} {'extracted':>9} {'new':>7} {'changed':>7} {'ended':>6} "
+              f"{'quarant.':>8} {'dupl.':>6}")
     typer.echo(header)
     typer.echo("-" * len(header))
     for c in outcomes:
-        typer.echo(f"{c['source']:32} {c['status']:7} {c['rows_extracted']:>9} {c['rows_new']:>7} "
-                   f"{c['rows_changed']:>7} {c['rows_ended']:>6} {c['rows_quarantined']:>8}")
-        if c["message"]:
-            typer.echo(f"    {c['message']}")
+        typer.echo(f"{c['source']:32} {c['status']:9} {c['rows_extracted']:>9} {c['rows_new']:>7} "
+                   f"{c['rows_changed']:>7} {c['rows_ended']:>6} {c['rows_quarantined']:>8} "
+                   f"{c.get('rows_duplicate', 0) or 0:>6}")
+    failed = [c for c in outcomes if c["status"] != "loaded"]
+    if failed:
+        typer.echo("")
+        for c in failed:
+            typer.echo(f"{c['source']} {c['status']}: {c['message']}")
 
 
 @app.command("sources")
+@friendly
 def list_sources() -> None:
     """List the sources with domain, URL, licence and the date of the bundled recording."""
     for module in registry.SOURCES.values():
@@ -91,30 +183,60 @@ def list_sources() -> None:
 
 
 @app.command()
+@friendly
 def parse(source: str, file: Path) -> None:
     """Parse one saved response of SOURCE and print its records as JSON lines."""
+    if source not in registry.SOURCES:
+        raise CliError(f"unknown source {source!r}; known: {', '.join(registry.SOURCES)}", EXIT_USAGE)
+    if not file.is_file():
+        raise CliError(f"no such file: {file}", EXIT_USAGE)
     module = registry.get(source)
     content = file.read_bytes()
-    records = module.parse(content, url=file.resolve().as_uri(), extracted_at=datetime.now(timezone.utc))
+    from extractors.base import SourceError
+
+    try:
+        records = module.parse(content, url=file.resolve().as_uri(), extracted_at=datetime.now(timezone.utc))
+    except SourceError as exc:
+        raise CliError(f"{file} does not parse as {source}: {exc}", EXIT_SOURCES_FAILED) from None
     for record in records:
         sys.stdout.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
 
 
 @app.command()
+@friendly
 def resolve() -> None:
     """Read `name,country` CSV on stdin; write it back with the pipeline's GeoNames match added."""
     import pandas as pd
+
+    raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+    if not raw.strip():
+        raise CliError("stdin is empty; expected a CSV with the header name,country", EXIT_USAGE)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"stdin is not UTF-8 text (byte {exc.start}); expected a CSV with the header "
+                       "name,country", EXIT_USAGE) from None
+    if "\x00" in text:
+        raise CliError("stdin holds binary data (NUL bytes); expected a CSV with the header name,country", EXIT_USAGE)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CliError(f"stdin is not a CSV: {str(exc).strip().splitlines()[0]}", EXIT_USAGE) from None
+    if not {"name", "country"} <= set(frame.columns):
+        raise CliError(f"stdin needs a CSV header with name,country; got {list(frame.columns)[:5]}", EXIT_USAGE)
 
     from extractors.geonames_gazetteer import load_places
     from transforms.countries import to_iso2
     from transforms.identity import build_name_index, resolve as resolve_names
 
-    frame = pd.read_csv(sys.stdin, dtype="string", keep_default_na=False)
-    if not {"name", "country"} <= set(frame.columns):
-        raise typer.BadParameter(f"stdin needs a CSV header with name,country; got {list(frame.columns)}")
+    countries = to_iso2(frame["country"].replace("", pd.NA))
+    unknown = frame["country"].ne("") & countries.isna()
+    for row, value in frame.loc[unknown, "country"].items():
+        typer.echo(f"citylinks: line {row + 2}: country {value!r} not recognised; matched by name without a "
+                   "country", err=True)
     places = load_places()
     queries = pd.DataFrame({"name": frame["name"].replace("", pd.NA),
-                            "country_code": to_iso2(frame["country"].replace("", pd.NA)),
+                            "country_code": countries,
                             "lat": pd.array([pd.NA] * len(frame), dtype="Float64"),
                             "lon": pd.array([pd.NA] * len(frame), dtype="Float64")})
     result = resolve_names(queries, build_name_index(places), places)
@@ -124,5 +246,9 @@ def resolve() -> None:
     out.to_csv(sys.stdout, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
-if __name__ == "__main__":  # pragma: no cover
+def main() -> None:  # pragma: no cover - the console script
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -2,7 +2,8 @@
 
 Orchestration only: what to run, with which retries, in which order, and what to report.
 Sources extract and stage concurrently (bounded); loads run one at a time, because each
-load reconciles the consolidated `partnership` table across all sources.
+load reconciles the consolidated `partnership` table across all sources. One run at a time
+per warehouse (a lock in the warehouse), whoever starts it.
 """
 from __future__ import annotations
 
@@ -17,18 +18,23 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.exceptions import TerminationSignal
+from prefect.runtime import deployment, flow_run
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors import registry
 from extractors.base import SourceError
 from extractors.http import FetchError, HttpClient
+from flows import settings
+from flows.report import counts_in_words, describe_error, quality_markdown, summary_rows
 from schemas.records import PARTNERSHIP_ASSERTION
 from warehouse import load as wh
+from warehouse.lock import WarehouseBusy, exclusive_run
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-DEFAULT_REPLAY_DIR = str(PROJECT_DIR / "recordings" / "bundled")
-DEFAULT_WAREHOUSE_URL = os.environ.get("CITYLINKS_WAREHOUSE_URL", wh.DEFAULT_URL)
+#: Delays of the fetch task's own retries after a transient failure (on top of the HTTP
+#: layer's quick retries); `CITYLINKS_FETCH_RETRY_DELAYS="60,300"`, empty for none.
+FETCH_RETRY_DELAYS_ENV = "CITYLINKS_FETCH_RETRY_DELAYS"
 
 
 class SourcesFailed(Exception):
@@ -54,16 +60,25 @@ def _transient(task, task_run, state) -> bool:
     return False
 
 
+def fetch_retry_delays() -> list[int]:
+    raw = os.environ.get(FETCH_RETRY_DELAYS_ENV, "60,300")
+    try:
+        return [int(float(part)) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise settings.ConfigError(f"{FETCH_RETRY_DELAYS_ENV} must be comma-separated seconds, got {raw!r}") from None
+
+
 @task(name="extract", retries=2, retry_delay_seconds=[60, 300], retry_jitter_factor=0.5,
       retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -> list[dict]:
     logger = get_run_logger()
     module = registry.get(source)
     # One cache file per source: concurrent extract tasks never contend for one SQLite file.
-    cache = Path(os.environ.get("CITYLINKS_HTTP_CACHE_DIR", ".cache")) / f"http_{source}.sqlite"
-    with HttpClient(mode=mode, recordings_dir=recordings_dir, cache_path=cache) as http:
+    cache = settings.cache_dir() / f"http_{source}.sqlite"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with HttpClient.from_environment(mode=mode, recordings_dir=recordings_dir, cache_path=cache) as http:
         records = module.extract(http, **options)
-    logger.info("%s: %d records extracted (%s mode)", source, len(records), mode)
+    logger.info("%s: %s records extracted (%s mode)", source, f"{len(records):,}", mode)
     return records
 
 
@@ -71,9 +86,17 @@ def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -
 def stage(records: list[dict]):
     from transforms.staging import stage as stage_frame
 
+    logger = get_run_logger()
+    frame = PARTNERSHIP_ASSERTION.to_frame(records)
+    source = str(frame["source"].iloc[0]) if len(frame) else "?"
+    logger.info("%s: staging %s rows (names, countries, identities, quality gate)", source, f"{len(frame):,}")
     with _GAZETTEER_LOCK:  # concurrent stage tasks share one gazetteer and index, built once
         places, index = _gazetteer()
-    return stage_frame(PARTNERSHIP_ASSERTION.to_frame(records), places=places, index=index)
+    staged = stage_frame(frame, places=places, index=index,
+                         progress=lambda message: logger.info("%s: %s", source, message))
+    logger.info("%s: staged %s rows, %s to quarantine, %s exact duplicates", source,
+                f"{len(staged.assertions):,}", f"{len(staged.rejected):,}", f"{staged.duplicates_collapsed:,}")
+    return staged
 
 
 _GAZETTEER_LOCK = threading.Lock()
@@ -98,7 +121,7 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
     try:
         if staged.reject_share > max_reject_share:
             raise SourceError(
-                f"{staged.source}: {len(staged.rejected)} of {staged.rows_extracted} rows "
+                f"{staged.source}: {len(staged.rejected):,} of {staged.rows_extracted:,} rows "
                 f"({staged.reject_share:.1%}) failed validation, above the {max_reject_share:.0%} threshold; "
                 f"not loaded. Failed checks: " + ", ".join(
                     r["expectation"] for q in staged.quality for r in q.results if not r["success"]))
@@ -107,84 +130,135 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
             raise SourceError(f"{staged.source}: quality gate failed: " + "; ".join(table_failures))
         counts = wh.load_source(engine, run_id=run_id, source=staged.source, assertions=staged.assertions,
                                 municipalities=staged.municipalities, rejected=staged.rejected,
-                                rows_extracted=staged.rows_extracted, max_shrink=max_shrink, check=validate)
-        logger.info("%s loaded: %s", staged.source, counts)
-        return wh.counts_dict(counts)
+                                rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed,
+                                max_shrink=max_shrink, check=validate)
+        counts = wh.counts_dict(counts)
+        logger.info("%s loaded: %s", staged.source, counts_in_words(counts))
+        return counts
     finally:
         engine.dispose()
 
 
 @task(name="publish-report", cache_policy=NO_CACHE)
-def publish(outcomes: list[SourceOutcome], quality: dict[str, list]) -> None:
-    rows = [{"source": o.source, "status": o.status, **{k: o.counts.get(k, 0) for k in SUMMARY_COLUMNS},
-             "message": o.message[:300]} for o in outcomes]
-    create_table_artifact(key="citylinks-run-summary", table=rows, description="Rows per source in this run")
-    lines = ["# Data quality", ""]
-    for source, reports in quality.items():
-        for report in reports:
-            lines += [f"## {source} — suite `{report.suite}`: {'passed' if report.success else 'failures'}",
-                      f"{report.rows} rows, {report.failing_rows} failing rows", "",
-                      "| expectation | success | unexpected | % |", "|---|---|---|---|"]
-            lines += [f"| {r['expectation']} | {'✅' if r['success'] else '❌'} | {r['unexpected_count']} | "
-                      f"{r['unexpected_percent']} |" for r in report.results]
-            lines.append("")
-    create_markdown_artifact(key="citylinks-quality-report", markdown="\n".join(lines),
-                             description="Great Expectations results per source")
+def publish(outcomes: list[SourceOutcome], quality: dict[str, list], warehouse: str) -> None:
+    failed = [o for o in outcomes if o.status != "loaded"]
+    headline = (f"{len(outcomes) - len(failed)} of {len(outcomes)} sources loaded into {warehouse}"
+                + ("; failed: " + "; ".join(f"{o.source} — {o.message}" for o in failed) if failed else ""))
+    create_table_artifact(key="citylinks-run-summary", table=summary_rows(outcomes), description=headline)
+    create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality),
+                             description="Great Expectations results per source: failing expectations first")
 
 
-SUMMARY_COLUMNS = ["rows_extracted", "rows_new", "rows_changed", "rows_ended", "rows_unchanged",
-                   "rows_quarantined", "partnerships_new", "partnerships_ended"]
+def _refused_counts(staged) -> wh.LoadCounts:
+    """What a source that was not loaded really brought: its audit row keeps the real numbers."""
+    return wh.LoadCounts(rows_extracted=staged.rows_extracted, rows_quarantined=len(staged.rejected),
+                         rows_duplicate=staged.duplicates_collapsed)
 
 
 @flow(name="citylinks-nightly", task_runner=ThreadPoolTaskRunner(max_workers=3), log_prints=True)
 def nightly(
     sources: list[str] | None = None,
     mode: str = "replay",
-    recordings_dir: str | None = DEFAULT_REPLAY_DIR,
-    warehouse_url: str = DEFAULT_WAREHOUSE_URL,
+    recordings_dir: str | None = None,
     max_reject_share: float = 0.2,
     max_shrink: float = 0.5,
     source_options: dict[str, dict] | None = None,
+    lock_wait_seconds: float = 60.0,
 ):
-    """Fetch, check and load every source; one failing source does not stop the others."""
+    """Fetch, check and load every source; one failing source does not stop the others.
+
+    The warehouse is a setting of the machine that runs the flow (CITYLINKS_WAREHOUSE_URL or the
+    Secret block `citylinks-warehouse-url`), never a parameter. `recordings_dir`: null = the
+    recordings bundled with the code (replay mode).
+    """
     logger = get_run_logger()
+    run_id = str(flow_run.id or uuid.uuid4())
+    try:
+        names = _source_names(sources)
+        if mode not in ("live", "record", "replay"):
+            raise settings.ConfigError(f"mode must be live, record or replay; got {mode!r}")
+        recordings = settings.recordings_dir(mode, recordings_dir)
+        retry_delays = fetch_retry_delays()
+        url, origin = settings.warehouse_url(required=deployment.id is not None)
+        engine = wh.make_engine(url)
+        wh.check_reachable(engine)
+    except (settings.ConfigError, wh.WarehouseUnreachable) as exc:
+        logger.error("%s", exc)
+        return Failed(message=str(exc), data=exc)
+    shown = settings.redact(url)
+    logger.info("warehouse: %s (from %s); sources: %s; mode: %s", shown, origin, ", ".join(names), mode)
+    try:
+        with exclusive_run(engine, run_id, lock_wait_seconds):
+            outcomes, quality = _sync(engine, url, run_id, names, mode, recordings, retry_delays,
+                                      source_options or {}, max_reject_share, max_shrink)
+    except WarehouseBusy as exc:
+        logger.error("%s", exc)
+        return Failed(message=str(exc), data=exc)
+    except (KeyboardInterrupt, TerminationSignal) as exc:
+        what = "SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"signal {getattr(exc, 'signal', '')}"
+        wh.cancel_run(engine, run_id, f"run cancelled by {what} before this source finished; its load "
+                                      "was rolled back, the warehouse holds the data of the previous run")
+        logger.error("run cancelled by %s; unfinished sources rolled back and marked cancelled", what)
+        raise
+    finally:
+        engine.dispose()
+    publish(outcomes, quality, shown)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        message = f"{len(failed)} of {len(outcomes)} sources failed: " + "; ".join(
+            f"{o.source} ({o.message})" for o in failed)
+        logger.error("%s", message)
+        return Failed(message=message, data=SourcesFailed(message))
+    return outcomes
+
+
+def _source_names(sources: list[str] | None) -> list[str]:
     names = list(sources or registry.SOURCES)
-    for name in names:
-        registry.get(name)  # unknown names fail the run before anything is fetched
-    run_id = flow_run.id or str(uuid.uuid4())
-    options = {**_recorded_options(mode, recordings_dir), **(source_options or {})}
-    engine = wh.make_engine(warehouse_url)
+    unknown = [n for n in names if n not in registry.SOURCES]
+    if unknown:
+        raise settings.ConfigError(f"unknown source(s) {', '.join(map(repr, unknown))}; "
+                                   f"known: {', '.join(registry.SOURCES)}")
+    return names
+
+
+def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_options, max_reject_share,
+          max_shrink) -> tuple[list[SourceOutcome], dict]:
+    """Under the run lock: migrate, close what killed runs left open, then the sources."""
+    logger = get_run_logger()
     wh.create_schema(engine)
+    aborted = wh.abort_stale_runs(engine, run_id)
+    if aborted:
+        logger.warning("%d load_run row(s) left 'running' by a killed run marked 'aborted'", aborted)
+    options = {**_recorded_options(mode, recordings), **source_options}
     started = datetime.now(timezone.utc)
     for name in names:
         wh.start_run(engine, run_id, name, started)
 
     extracted, staged_futures = {}, {}
+    # A recording answers the same every time: no fetch retries in replay mode.
+    retries = {"retries": 0} if mode == "replay" or not retry_delays else \
+        {"retries": len(retry_delays), "retry_delay_seconds": retry_delays}
     for name in names:
-        retries = {"retries": 0} if mode == "replay" else {}  # a recording answers the same every time
         extracted[name] = extract.with_options(name=f"extract-{name}", **retries).submit(
-            name, mode, recordings_dir, options.get(name, {}))
+            name, mode, recordings, options.get(name, {}))
         staged_futures[name] = stage.with_options(name=f"stage-{name}").submit(extracted[name])
 
     outcomes, quality = [], {}
     for name in names:  # loads one after another: each reconciles partnerships across sources
+        staged = None
         try:
             extracted[name].result()  # raises the source's own error, not "upstream failed"
             staged = staged_futures[name].result()
             quality[name] = staged.quality
-            counts = load.with_options(name=f"load-{name}")(warehouse_url, run_id, staged, max_reject_share, max_shrink)
+            counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink)
             outcomes.append(SourceOutcome(name, "loaded", counts=counts))
         except Exception as exc:  # noqa: BLE001 - isolate sources; the message goes to audit and summary
-            message = f"{type(exc).__name__}: {exc}"
+            message = describe_error(exc)
             logger.error("source %s failed: %s", name, message)
-            wh.fail_run(engine, run_id, name, message)
-            outcomes.append(SourceOutcome(name, "failed", message))
-    engine.dispose()
-    publish(outcomes, quality)
-    failed = [o.source for o in outcomes if o.status == "failed"]
-    if failed:
-        raise SourcesFailed(f"sources failed: {', '.join(failed)} (see load_run and the run summary artifact)")
-    return outcomes
+            counts = _refused_counts(staged) if staged is not None else None
+            wh.fail_run(engine, run_id, name, message, counts)
+            outcomes.append(SourceOutcome(name, "failed", message, wh.counts_dict(counts) if counts else {}))
+    return outcomes, quality
 
 
 def _recorded_options(mode: str, recordings_dir: str | None) -> dict:

@@ -24,6 +24,11 @@ class Expectation:
     type: str  # GX expectation class name
     kwargs: dict = field(default_factory=dict)
     row_level: bool = True  # failing rows go to quarantine; False: the whole table fails
+    meaning: str = ""  # what a failure means, in words, for quarantine reasons
+
+    @property
+    def explained(self) -> str:
+        return f"{self.meaning} [{self.label}]" if self.meaning else f"failed {self.label}"
 
     @property
     def label(self) -> str:
@@ -39,30 +44,42 @@ def partnership_source_suite(today: date | None = None) -> list[Expectation]:
                 "source_url", "extracted_at"]
     return [
         Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, row_level=False),
-        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}) for c in not_null],
-        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["source", "record_key"], "ignore_row_if": "never"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "a_country_code", "value_set": ISO2_CODES}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "b_country_code", "value_set": ISO2_CODES}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "is_self_pair", "value_set": [False]}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "relation_type", "value_set": list(RELATION_TYPES)}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "start_year", "min_value": FIRST_YEAR, "max_value": this_year}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "end_year", "min_value": FIRST_YEAR, "max_value": this_year}),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, meaning=f"{c} is missing") for c in not_null],
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["source", "record_key"], "ignore_row_if": "never"},
+                    meaning="the source states this record key more than once"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "a_country_code", "value_set": ISO2_CODES},
+                    meaning="country of side A is not an ISO 3166-1 code"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "b_country_code", "value_set": ISO2_CODES},
+                    meaning="country of side B is not an ISO 3166-1 code"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "is_self_pair", "value_set": [False]},
+                    meaning="both sides are the same municipality"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "relation_type", "value_set": list(RELATION_TYPES)},
+                    meaning="unknown relation type"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "start_year", "min_value": FIRST_YEAR, "max_value": this_year},
+                    meaning=f"start year outside {FIRST_YEAR}–{this_year}"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "end_year", "min_value": FIRST_YEAR, "max_value": this_year},
+                    meaning=f"end year outside {FIRST_YEAR}–{this_year}"),
         Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
             "column_A": "end_year", "column_B": "start_year", "or_equal": True,
-            "ignore_row_if": "either_value_is_missing"}),
+            "ignore_row_if": "either_value_is_missing"}, meaning="ends before it starts"),
     ]
 
 
 def municipality_suite() -> list[Expectation]:
     return [
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "municipality_id"}),
-        Expectation("ExpectColumnValuesToBeUnique", {"column": "municipality_id"}),
-        Expectation("ExpectColumnValuesToNotBeNull", {"column": "name"}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "country_code", "value_set": ISO2_CODES}),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "municipality_id"}, meaning="has no id"),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "municipality_id"}, meaning="id given twice"),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "name"},
+                    meaning="has no name (the source gives only an id, e.g. a Wikidata item without a label)"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "country_code", "value_set": ISO2_CODES},
+                    meaning="country is not an ISO 3166-1 code"),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "match_status",
-                                                    "value_set": ["resolved", "ambiguous", "unresolved"]}),
-        Expectation("ExpectColumnValuesToBeBetween", {"column": "match_score", "min_value": 0, "max_value": 1}),
-        Expectation("ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": list(MUNICIPALITY_KINDS)}),
+                                                    "value_set": ["resolved", "ambiguous", "unresolved"]},
+                    meaning="unknown match status"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "match_score", "min_value": 0, "max_value": 1},
+                    meaning="match score outside 0–1"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "kind", "value_set": list(MUNICIPALITY_KINDS)},
+                    meaning="unknown municipality kind"),
     ]
 
 

@@ -104,13 +104,15 @@ load_run = Table(
     Column("source", String(60), primary_key=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=True),
-    Column("status", String(20), nullable=False, comment="running | loaded | failed"),
+    Column("status", String(20), nullable=False, comment="running | loaded | failed | cancelled | aborted"),
     Column("rows_extracted", Integer, nullable=False, default=0),
     Column("rows_new", Integer, nullable=False, default=0),
     Column("rows_changed", Integer, nullable=False, default=0),
     Column("rows_ended", Integer, nullable=False, default=0),
     Column("rows_unchanged", Integer, nullable=False, default=0),
     Column("rows_quarantined", Integer, nullable=False, default=0),
+    Column("rows_duplicate", Integer, nullable=False, default=0, server_default="0",
+           comment="exact copies of another extracted row, collapsed into it"),
     Column("message", Text, nullable=True),
 )
 

@@ -1,6 +1,9 @@
 """The console script's inspection commands (run is covered by the flow tests)."""
+import csv
+import io
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from extractors import twincities_dataset as tc
@@ -26,24 +29,66 @@ def test_parse_prints_json_lines_of_a_saved_response():
     assert json.loads(lines[0])["b_name"] == "Amasya"
 
 
-def test_parse_of_a_changed_file_fails_with_the_reason(tmp_path):
+def one_line_error(result) -> str:
+    """The CLI's error: exactly one line on stderr, no traceback."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_parse_of_a_changed_file_fails_with_the_reason_in_one_line(tmp_path):
     page = tmp_path / "page.html"
     page.write_text("<html><body>Service unavailable</body></html>")
     result = runner.invoke(app, ["parse", "wikidata_twinnings", str(page)])
-    assert result.exit_code != 0
-    assert "not SPARQL JSON" in str(result.exception)
+    assert result.exit_code == 1
+    assert "not SPARQL JSON" in one_line_error(result)
 
 
-def test_parse_rejects_unknown_source(tmp_path):
+def test_parse_rejects_unknown_source_as_a_usage_error(tmp_path):
     result = runner.invoke(app, ["parse", "nope", str(tmp_path)])
-    assert result.exit_code != 0 and "unknown source" in str(result.exception)
+    assert result.exit_code == 2 and "unknown source 'nope'" in one_line_error(result)
+
+
+def test_parse_of_a_missing_file_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["parse", "twincities_dataset", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2 and "no such file" in one_line_error(result)
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    page = tmp_path / "page.json"
+    page.write_text("{}")
+    result = runner.invoke(app, ["--debug", "parse", "wikidata_twinnings", str(page)])
+    assert result.exit_code == 1 and "not SPARQL JSON" in result.stderr
+
+
+@pytest.mark.parametrize("stdin, expected", [
+    ("", "stdin is empty"),
+    ("name,country\nK\x00ln,DE\n", "binary data"),
+])
+def test_resolve_refuses_empty_or_binary_input_in_one_line(stdin, expected):
+    result = runner.invoke(app, ["resolve"], input=stdin)
+    assert result.exit_code == 2 and expected in one_line_error(result)
+
+
+def test_resolve_refuses_bytes_that_are_not_utf8():
+    result = runner.invoke(app, ["resolve"], input=b"name,country\n\xff\xfe\x81,DE\n")
+    assert result.exit_code == 2 and "not UTF-8" in one_line_error(result)
+
+
+def test_resolve_says_which_country_it_does_not_know_and_reads_cyrillic_names():
+    result = runner.invoke(app, ["resolve"], input="name,country\nMoskau,XX\nМосква,Россия\n")
+    assert result.exit_code == 0, result.output
+    assert "line 2: country 'XX' not recognised" in result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows[1]["geonames_id"] == "524901"  # Moscow, found with its country in Russian
 
 
 def test_resolve_adds_matches_to_a_csv_on_stdin():
     csv_in = "name,country\nKöln,DE\nCologne,Germany\nKolonia,Niemcy\nAichtal,Deutschland\n"
     result = runner.invoke(app, ["resolve"], input=csv_in)
     assert result.exit_code == 0, result.output
-    rows = [line.split(",") for line in result.output.strip().splitlines()]
+    rows = [line.split(",") for line in result.stdout.strip().splitlines()]
     header = rows[0]
     assert header[:2] == ["name", "country"] and {"geonames_id", "canonical_name", "score", "method"} <= set(header)
     ids = [row[header.index("geonames_id")] for row in rows[1:]]
@@ -53,7 +98,7 @@ def test_resolve_adds_matches_to_a_csv_on_stdin():
 
 def test_resolve_requires_the_header():
     result = runner.invoke(app, ["resolve"], input="city;land\nKöln;DE\n")
-    assert result.exit_code != 0 and "name,country" in result.output
+    assert result.exit_code == 2 and "name,country" in one_line_error(result)
 
 
 def test_parse_reads_a_saved_wikidata_entity_too():

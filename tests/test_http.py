@@ -22,9 +22,11 @@ from extractors.http import (
     HttpClient,
     HttpStatusError,
     NotRecorded,
+    RecordingCorrupt,
     RecordingStore,
     ResponseTooLarge,
     RobotsDisallowed,
+    UnexpectedContentType,
     add_recording,
     request_key,
 )
@@ -98,10 +100,18 @@ def server():
     srv.daemon_threads = True
     srv.handle_error = lambda *args: None  # timed-out clients hang up mid-reply
     srv.state = _State(srv.server_address[1])
+    stopped = []
+
+    def stop():
+        if not stopped:
+            stopped.append(True)
+            srv.shutdown()
+            srv.server_close()
+
+    srv.state.stop = stop
     threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     yield srv.state
-    srv.shutdown()
-    srv.server_close()
+    stop()
 
 
 @pytest.fixture
@@ -204,18 +214,44 @@ def test_no_retry_on_404(server, make_client):
     assert len(server.hits("/missing")) == 1
 
 
-def test_connection_refused_is_a_fetch_error():
+def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # closed again on exit, so nothing listens there
-    client = HttpClient(retries=1, backoff_factor=0, min_interval=0, cache_path=None, respect_robots=False)
-    url = f"http://127.0.0.1:{port}/x"
+        return s.getsockname()[1]  # closed again on exit, so nothing listens there
+
+
+def test_connection_refused_by_a_host_that_never_answered_fails_at_once():
+    """No network (or a wrong host) is not a blip: one attempt, not retried later either."""
+    client = HttpClient(retries=4, backoff_factor=1.0, min_interval=0, cache_path=None, respect_robots=False)
+    url = f"http://127.0.0.1:{_closed_port()}/x"
+    started = time.monotonic()
     with pytest.raises(FetchError) as err:
         client.get(url)
+    assert time.monotonic() - started < 1.0  # no backoff sleeps (1 + 2 + 4 + 8 s with 4 retries)
     assert type(err.value) is FetchError
     assert err.value.url == url and err.value.status is None
-    assert f"GET {url} failed after 2 attempts: connection failed" in str(err.value)
-    assert err.value.transient
+    assert "connection refused for 127.0.0.1" in str(err.value) and "not retried" in str(err.value)
+    assert not err.value.transient
+
+
+def test_dns_failure_fails_at_once_and_is_not_transient():
+    client = HttpClient(retries=4, backoff_factor=1.0, min_interval=0, cache_path=None, respect_robots=False)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        client.get("http://no-such-host.invalid/x")  # .invalid never resolves (RFC 2606)
+    assert time.monotonic() - started < 5.0
+    assert "DNS lookup failed for no-such-host.invalid" in str(err.value) and not err.value.transient
+
+
+def test_a_host_that_answered_before_keeps_its_retries(server, make_client):
+    """Once a host has answered in this run, losing it is transient: retried as before."""
+    server.route("/ok", Reply(body=b"ok"))
+    client = make_client(retries=2)
+    client.get(server.base + "/ok")
+    server.stop()
+    with pytest.raises(FetchError) as err:
+        client.get(server.base + "/ok")
+    assert "after 3 attempts" in str(err.value) and err.value.transient
 
 
 def test_read_timeout_is_retried_then_a_fetch_error(server, make_client):
@@ -274,12 +310,16 @@ def test_robots_5xx_disallows_host(server, make_client):
 
 
 def test_robots_unreachable_disallows_host():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     client = HttpClient(retries=0, min_interval=0, cache_path=None)
     with pytest.raises(RobotsDisallowed, match="robots.txt could not be fetched") as err:
-        client.get(f"http://127.0.0.1:{port}/page")
+        client.get(f"http://127.0.0.1:{_closed_port()}/page")
+    assert not err.value.transient  # the host never answered: no network, not a blip
+
+
+def test_robots_returning_503_is_transient(server, make_client):
+    server.route("/robots.txt", Reply(status=503, body=b"busy"))
+    with pytest.raises(RobotsDisallowed, match="503") as err:
+        make_client(respect_robots=True, retries=0).get(server.base + "/page")
     assert err.value.transient
 
 
@@ -476,3 +516,55 @@ def test_request_key_body_hash():
     _, _, sha_bytes = request_key("POST", "https://x.org/sparql", data=b"format=json&query=q")
     assert sha_str == sha_bytes == sha1
     assert request_key("POST", "https://x.org/sparql", data="other")[0] != key1
+
+
+# --- replay integrity, content types, redirects, routes ---------------------------------------
+
+
+def test_replay_refuses_a_body_that_differs_from_its_recorded_hash(tmp_path, no_network):
+    entry = add_recording(tmp_path, "GET", "https://x.org/a", b"a,b\n1,2\n", headers={"Content-Type": "text/csv"})
+    (tmp_path / entry["file"]).write_bytes(b"a,b\n1,2\n3,4\n")  # 4 bytes longer than recorded
+    with pytest.raises(RecordingCorrupt, match="does not match its index") as err:
+        HttpClient("replay", tmp_path).get("https://x.org/a")
+    assert not err.value.transient
+
+
+def test_replay_refuses_an_entry_without_content_hash(tmp_path, no_network):
+    entry = add_recording(tmp_path, "GET", "https://x.org/a", b"x")
+    del entry["content_sha256"]
+    (tmp_path / "index.jsonl").write_text(json.dumps(entry) + "\n")
+    with pytest.raises(RecordingCorrupt, match="no content_sha256"):
+        HttpClient("replay", tmp_path).get("https://x.org/a")
+
+
+def test_unexpected_content_type_fails_loudly_with_a_snippet(server, make_client):
+    server.route("/api", Reply(body=b"<html><title>Please log in</title></html>",
+                               headers={"Content-Type": "text/html; charset=utf-8"}))
+    with pytest.raises(UnexpectedContentType) as err:
+        make_client().get(server.base + "/api", expect=("application/json",))
+    assert "answered text/html, expected application/json" in str(err.value) and "Please log in" in str(err.value)
+    assert not err.value.transient
+
+
+def test_redirect_loop_is_a_permanent_fetch_error(server, make_client):
+    server.route("/loop", Reply(status=302, headers={"Location": "/loop"}))
+    with pytest.raises(FetchError, match="redirect loop") as err:
+        make_client().get(server.base + "/loop")
+    assert not err.value.transient and len(server.hits("/loop")) == 11  # the first + 10 redirects
+
+
+def test_routes_send_an_origin_to_another_base_but_keep_the_real_url(server, make_client, monkeypatch):
+    server.route("/sparql", Reply(body=b"{}", headers={"Content-Type": "application/json"}))
+    monkeypatch.setenv("CITYLINKS_HTTP_ROUTES", json.dumps({"https://query.wikidata.org": server.base}))
+    monkeypatch.setenv("CITYLINKS_HTTP_MIN_INTERVAL", "0")
+    with HttpClient.from_environment(mode="live") as client:
+        client.respect_robots = False
+        response = client.get("https://query.wikidata.org/sparql", params={"q": "1"})
+    assert response.url == "https://query.wikidata.org/sparql?q=1"
+    assert server.hits("/sparql")[0].path == "/sparql?q=1"
+
+
+def test_invalid_http_settings_are_one_clear_error(monkeypatch):
+    monkeypatch.setenv("CITYLINKS_HTTP_TIMEOUT", "ten")
+    with pytest.raises(ValueError, match="invalid CITYLINKS_HTTP_"):
+        HttpClient.from_environment(mode="live")

@@ -79,4 +79,4 @@ def test_partner_without_label_is_quarantined_naming_the_check(bundled_body, gaz
     assert unlabeled, "the real 2017 result has partners whose label is only their QID"
     staged = stage(PARTNERSHIP_ASSERTION.to_frame(unlabeled + records[:50]), places=gazetteer_places, index=name_index)
     reasons = staged.rejected.set_index("record_key").loc[[r["record_key"] for r in unlabeled], "reject_reason"]
-    assert reasons.str.contains(r"municipality wd:Q\d+: failed ExpectColumnValuesToNotBeNull\(name\)").all()
+    assert reasons.str.contains(r"municipality wd:Q\d+: has no name .*\[ExpectColumnValuesToNotBeNull\(name\)\]").all()

@@ -319,7 +319,7 @@ class FakeHttp:
         self.calls: list[tuple[str, str, dict]] = []
         self.continue_first = continue_first
 
-    def get(self, url, params=None, headers=None):
+    def get(self, url, params=None, headers=None, expect=()):
         self.calls.append(("GET", url, dict(params or {})))
         titles = params["titles"].split("|")
         if self.continue_first and "rvcontinue" not in params:
@@ -329,7 +329,7 @@ class FakeHttp:
             body = {"batchcomplete": True, "query": {"pages": [page(t, BODMIN.replace("Bodmin", t)) for t in titles]}}
         return FakeResponse(json.dumps(body).encode(), date="Wed, 01 May 2024 12:00:00 GMT")
 
-    def post(self, url, data=None, headers=None):
+    def post(self, url, data=None, headers=None, expect=()):
         self.calls.append(("POST", url, dict(data or {})))
         return FakeResponse(json.dumps({"head": {"vars": ["title"]}, "results": {"bindings": [
             {"title": {"type": "literal", "value": "Bielefeld"}},
@@ -383,14 +383,14 @@ def test_given_titles_carry_no_assumed_country():
 
 def test_extract_raises_empty_result():
     class NoTitles(FakeHttp):
-        def post(self, url, data=None, headers=None):
+        def post(self, url, data=None, headers=None, expect=()):
             return FakeResponse(b'{"head": {"vars": ["title"]}, "results": {"bindings": []}}')
 
     with pytest.raises(EmptyResult, match="expected German municipality articles, got none"):
         W.extract(NoTitles())
 
     class AllMissing(FakeHttp):
-        def get(self, url, params=None, headers=None):
+        def get(self, url, params=None, headers=None, expect=()):
             pages = [{"ns": 0, "title": t, "missing": True} for t in params["titles"].split("|")]
             return FakeResponse(json.dumps({"batchcomplete": True, "query": {"pages": pages}}).encode())
 
@@ -400,7 +400,7 @@ def test_extract_raises_empty_result():
 
 def test_pages_without_section_are_fine():
     class Plain(FakeHttp):
-        def get(self, url, params=None, headers=None):
+        def get(self, url, params=None, headers=None, expect=()):
             pages = [page(t, "'''X''' is a town.\n== History ==\nOld.") for t in params["titles"].split("|")]
             return FakeResponse(json.dumps({"batchcomplete": True, "query": {"pages": pages}}).encode())
 

@@ -39,6 +39,8 @@ _OVERRIDES: dict[str, str] = {
     # ("Russische Föderation", "Fédération de Russie", "Federacja Rosyjska", ...).
     "russie": "RU",
     "rosja": "RU",
+    "россия": "RU",  # ru/uk catalogues: only "Российская Федерация" / "Російська Федерація"
+    "росія": "RU",
     "grossbritannien": "GB",
     "grande bretagne": "GB",
     "palastina": "PS",

@@ -13,6 +13,9 @@ from schemas.records import REJECT_REASON, RELATION_TYPES
 from transforms.countries import to_iso2
 from transforms.identity import normalise_name
 
+#: Control characters (C0, DEL, C1), bidi overrides/isolates/marks and invisible spaces: removed
+#: from names used for matching and display (a U+202E can make "Köln" render as "nlöK").
+_INVISIBLE = r"[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
 _APPROXIMATE = r"(?i)\?|\bc\.|\bca\.|\bcirca\b|\bum\b|\babout\b|\baround\b"
 
 
@@ -20,6 +23,7 @@ def clean(frame: pd.DataFrame) -> pd.DataFrame:
     """Decode HTML entities and markup remnants, map countries to ISO2, read years."""
     out = frame.copy()
     for side in ("a", "b"):
+        out[f"{side}_name_raw"] = out[f"{side}_name"]  # provenance keeps the name as the source wrote it
         out[f"{side}_name"] = clean_names(out[f"{side}_name"])
         out[f"{side}_country_code"] = to_iso2(out[f"{side}_country"])
     out["start_year"] = parse_year(out["start_raw"])
@@ -32,7 +36,8 @@ def clean(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def clean_names(names: pd.Series) -> pd.Series:
-    """HTML entities decoded, wiki/markup remnants and whitespace runs removed; scripts kept."""
+    """HTML entities decoded; markup remnants, control and bidi characters, whitespace runs removed;
+    scripts kept."""
     unique = names.dropna().unique()
     decoded = {value: html.unescape(html.unescape(value)) for value in unique}  # '&amp;amp;' happens
     cleaned = names.map(decoded, na_action="ignore").astype("string")
@@ -40,6 +45,7 @@ def clean_names(names: pd.Series) -> pd.Series:
         cleaned.str.replace(r"<[^>]+>", " ", regex=True)
         .str.replace(r"\[\[|\]\]|'''|''", "", regex=True)
         .str.replace(r"[\u00a0\s]+", " ", regex=True)
+        .str.replace(_INVISIBLE, "", regex=True)
         .str.strip(" ,;")
     )
     return cleaned.mask(cleaned == "")
@@ -51,11 +57,12 @@ def parse_year(raw: pd.Series) -> pd.Series:
     No plausibility check here: out-of-range years are the quality gate's to reject.
     """
     text = raw.astype("string")
-    iso = text.str.extract(r"^\+?(-?\d{3,4})-\d{2}", expand=False)  # ISO dates: year first
+    iso = text.str.extract(r"^\+?(-?\d{1,9})-\d{2}", expand=False)  # ISO dates: year first, any width
+    whole = text.str.extract(r"^\s*\+?(-?\d{1,9})\s*$", expand=False)  # a bare year, any width ("+99999")
     free = text.str.extract(r"(?<!\d)(\d{3,4})(?!\d)", expand=False)
     # German dates "04.11.2005": the year is the last number, not the first.
     german = text.str.extract(r"\d{1,2}\.\s?\d{1,2}\.\s?(\d{4})", expand=False)
-    year = iso.fillna(german).fillna(free)
+    year = iso.fillna(whole).fillna(german).fillna(free)
     return pd.to_numeric(year, errors="coerce").astype("Int64")
 
 

@@ -28,6 +28,7 @@ class QualityReport:
     row_reasons: pd.Series  # index of the validated frame → "; "-joined failed expectations
     table_failures: list[str] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)  # one summary row per expectation
+    examples: dict[str, list[dict]] = field(default_factory=dict)  # failing expectation → a few failing rows
 
     @property
     def failing_rows(self) -> int:
@@ -42,7 +43,7 @@ def validate(frame: pd.DataFrame, suite: str, **suite_kwargs) -> QualityReport:
         result = validation.run(batch_parameters={"dataframe": data},
                                 result_format={"result_format": "COMPLETE", "partial_unexpected_count": 0})
     reasons = pd.Series(pd.NA, index=frame.index, dtype="string")
-    table_failures, summary = [], []
+    table_failures, summary, examples = [], [], {}
     by_label = {e.label: e for e in expectations}
     for outcome in result.results:  # GX does not keep the suite's order
         expectation = by_label[_label(outcome.expectation_config)]
@@ -60,12 +61,38 @@ def validate(frame: pd.DataFrame, suite: str, **suite_kwargs) -> QualityReport:
         if expectation.row_level and failed_index:
             hit = pd.Series(False, index=frame.index)
             hit.loc[failed_index] = True
-            text = "failed " + expectation.label
+            text = _row_texts(frame, hit, expectation)
             reasons = reasons.mask(hit, reasons.where(reasons.isna(), reasons + "; ").fillna("") + text)
+            examples[expectation.label] = _examples(frame, failed_index, expectation)
         else:
             table_failures.append(f"failed {expectation.label}: {summary[-1]['exception'] or details}")
     summary.sort(key=lambda row: [e.label for e in expectations].index(row["expectation"]))
-    return QualityReport(suite, len(frame), not table_failures and reasons.isna().all(), reasons, table_failures, summary)
+    return QualityReport(suite, len(frame), not table_failures and reasons.isna().all(), reasons, table_failures,
+                         summary, examples)
+
+
+#: Columns that let a person find a failing row again, shown next to the checked column(s).
+IDENTIFYING_COLUMNS = ("record_key", "raw_name_a", "raw_country_a", "raw_name_b", "raw_country_b",
+                       "municipality_id", "name", "country_code")
+MAX_EXAMPLES = 5
+
+
+def _examples(frame: pd.DataFrame, failed_index: list, expectation: Expectation) -> list[dict]:
+    """The first few failing rows: the checked column(s) and what identifies the row."""
+    checked = [expectation.kwargs.get(k) for k in ("column", "column_A", "column_B")]
+    checked += list(expectation.kwargs.get("column_list") or [])
+    columns = [c for c in dict.fromkeys([*[c for c in checked if c], *IDENTIFYING_COLUMNS]) if c in frame.columns]
+    rows = frame.loc[failed_index[:MAX_EXAMPLES], columns]
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in rows.astype(object).to_dict("records")]
+
+
+def _row_texts(frame: pd.DataFrame, hit: pd.Series, expectation: Expectation) -> pd.Series:
+    """'start year outside 836–2026 (start_year=99999) [ExpectColumnValuesToBeBetween(start_year)]'."""
+    column = expectation.kwargs.get("column")
+    if not expectation.meaning or column not in frame.columns:
+        return pd.Series(expectation.explained, index=frame.index, dtype="string")
+    values = frame[column].astype("string").fillna("missing").str.slice(0, 60)
+    return (expectation.meaning + f" ({column}=" + values + f") [{expectation.label}]").astype("string")
 
 
 def _label(config) -> str:
@@ -111,10 +138,15 @@ def _validation_definition(suite_name: str, expectations: list[Expectation]):
 
 @lru_cache(maxsize=1)
 def _context():
+    import logging
+
     import great_expectations as gx
 
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX pins INFO on some module loggers ("Created temporary directory … for ephemeral docs site")
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm floods in task logs
     context.data_sources.add_pandas(name="staged")

@@ -5,15 +5,22 @@ rejected with a reason; `StagedSource.accounted` checks that nothing went missin
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
+from schemas import warehouse as W
 from schemas.records import REJECT_REASON
 from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from transforms import partnerships as P
 from transforms.identity import resolve
 from transforms.quality import QualityReport, validate
+from transforms.storable import shorten, violations
+
+#: Prefix of reasons for rows the source states correctly but that could not be given two
+#: distinct identities: a resolution problem, not bad input, so not counted by the reject gate.
+IDENTITY_REASON = "identity: "
 
 #: Columns of `partnership_source` as staged (plus extracted_at, dropped at load).
 ASSERTION_COLUMNS = [
@@ -35,8 +42,15 @@ class StagedSource:
     duplicates_collapsed: int = 0  # exact copies of a staged row (same key, same content)
 
     @property
+    def bad_input(self) -> int:
+        """Rejected rows that are the source's fault (not our resolution problems)."""
+        if self.rejected.empty:
+            return 0
+        return int((~self.rejected[REJECT_REASON].astype(str).str.startswith(IDENTITY_REASON)).sum())
+
+    @property
     def reject_share(self) -> float:
-        return len(self.rejected) / self.rows_extracted if self.rows_extracted else 0.0
+        return self.bad_input / self.rows_extracted if self.rows_extracted else 0.0
 
     @property
     def accounted(self) -> bool:
@@ -44,7 +58,10 @@ class StagedSource:
         return len(self.assertions) + len(self.rejected) + self.duplicates_collapsed == self.rows_extracted
 
 
-def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> StagedSource:
+def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
+          progress: Callable[[str], None] | None = None) -> StagedSource:
+    """`progress` receives a few lines in words while the (slow) resolution runs."""
+    say = progress or (lambda message: None)
     source = str(raw["source"].iloc[0]) if len(raw) else ""
     rows_extracted = len(raw)
     cleaned = P.clean(raw)
@@ -52,14 +69,23 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
     before_dedupe = len(ok)
     ok, duplicates = P.dedupe(ok)
     collapsed = before_dedupe - len(ok) - len(duplicates)
+    say(f"{len(ok):,} rows to resolve; {len(rejected_early) + len(duplicates):,} rejected by the parser or as "
+        f"conflicting duplicates, {collapsed:,} exact duplicates collapsed")
 
     ok = ok.reset_index(drop=True)
-    sides = {side: _resolve_side(ok, side, places, index) for side in ("a", "b")}
+    sides = {}
+    for side in ("a", "b"):
+        sides[side] = _resolve_side(ok, side, places, index)
+        status = sides[side]["match_status"].value_counts()
+        say(f"side {side.upper()} resolved: {int(status.get('resolved', 0)):,} resolved, "
+            f"{int(status.get('ambiguous', 0)):,} ambiguous, {int(status.get('unresolved', 0)):,} unresolved "
+            f"of {len(ok):,} rows")
     sides["b"] = _no_self_match(sides["a"], sides["b"])
     for side, resolved in sides.items():
         ok[f"municipality_{side}_id"] = resolved["municipality_id"]
         ok[f"{side}_country_code"] = ok[f"{side}_country_code"].fillna(resolved["match_country"])
     ok = P.pair(ok)
+    ok = P.add_reason(ok, ok["is_self_pair"], _self_pair_reasons(ok, sides["a"]))
     assertions = _assertion_frame(ok)
     municipalities = pd.concat([sides["a"], sides["b"]], ignore_index=True)
     municipalities = _municipality_frame(municipalities)
@@ -67,18 +93,24 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame) -> St
     reports = []
     muni_report = validate(municipalities, "municipality")
     reports.append(muni_report)
-    failed = muni_report.row_reasons.notna()
+    muni_reasons = muni_report.row_reasons.fillna(violations(municipalities, W.municipality))
+    failed = muni_reasons.notna()
     if failed.any():
-        why = dict(zip(municipalities.loc[failed, "municipality_id"], muni_report.row_reasons[failed]))
+        ids = municipalities.loc[failed, "municipality_id"].astype(str).map(shorten)
+        why = dict(zip(municipalities.loc[failed, "municipality_id"], "municipality " + ids + ": " + muni_reasons[failed]))
         reason = (assertions["municipality_a_id"].map(why).fillna("")
-                  + " " + assertions["municipality_b_id"].map(why).fillna("")).str.strip()
-        bad = reason != ""
-        ok = P.add_reason(ok, bad, "municipality " + assertions["municipality_a_id"].where(
-            assertions["municipality_a_id"].isin(why), assertions["municipality_b_id"]) + ": " + reason)
+                  + "; " + assertions["municipality_b_id"].map(why).fillna("")).str.strip("; ")
+        ok = P.add_reason(ok, reason != "", reason)
         municipalities = municipalities[~municipalities["municipality_id"].isin(why)]
-    report = validate(assertions, "partnership_source")
+    # The gate checks what is still a candidate: a row rejected above would only fail again.
+    candidates = ok[REJECT_REASON].isna()
+    report = validate(assertions[candidates.values], "partnership_source")
     reports.append(report)
-    ok = P.add_reason(ok, report.row_reasons.notna(), report.row_reasons.fillna(""))
+    gate = report.row_reasons.reindex(ok.index)
+    ok = P.add_reason(ok, gate.notna(), gate.fillna(""))
+    # Last: what the gate let through must also fit the warehouse's columns, on every backend.
+    unstorable = violations(assertions, W.partnership_source).where(ok[REJECT_REASON].isna().values)
+    ok = P.add_reason(ok, unstorable.notna(), unstorable.fillna(""))
 
     passed = ok[REJECT_REASON].isna()
     rejected = pd.concat([rejected_early, duplicates, ok[~passed]], ignore_index=True)
@@ -135,6 +167,19 @@ def _no_self_match(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _self_pair_reasons(ok: pd.DataFrame, side_a: pd.DataFrame) -> pd.Series:
+    """"both sides resolved to the same place (GeoNames 2208285): Randwick AU / Randwick GB"."""
+    gn = side_a["geonames_id"].astype("Int64").astype("string")
+    place = ("GeoNames " + gn).where(gn.notna(), ok["municipality_a_id"].astype("string"))
+    def side(s: str) -> pd.Series:
+        return ok[f"{s}_name"].astype("string").fillna("?") + " " + ok[f"{s}_country_code"].astype("string").fillna("??")
+    same_words = (ok["a_name"] == ok["b_name"]).fillna(False) & (ok["a_country_code"] == ok["b_country_code"]).fillna(False)
+    tail = pd.Series(" — the source pairs a place with its namesake; which one is meant is unknown",
+                     index=ok.index, dtype="string").where(same_words, "")
+    return IDENTITY_REASON + "both sides resolved to the same place (" + place.values + "): " + \
+        side("a") + " / " + side("b") + tail
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A contract column, or all-missing where the contract has none for this side (e.g. b_ags)."""
     if name in frame:
@@ -143,7 +188,7 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _assertion_frame(ok: pd.DataFrame) -> pd.DataFrame:
-    out = ok.rename(columns={"a_name": "raw_name_a", "b_name": "raw_name_b",
+    out = ok.rename(columns={"a_name_raw": "raw_name_a", "b_name_raw": "raw_name_b",
                              "a_country": "raw_country_a", "b_country": "raw_country_b"})
     out = out[ASSERTION_COLUMNS].copy()
     out["last_seen"] = out["extracted_at"]

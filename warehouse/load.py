@@ -23,11 +23,14 @@ from warehouse.history import consolidate, diff_assertions, diff_versions, merge
 
 log = logging.getLogger(__name__)
 
-DEFAULT_URL = "sqlite:///warehouse.db"
 
 
 class LoadRefused(Exception):
     """The staged data would shrink the warehouse beyond the allowed share; nothing written."""
+
+
+class WarehouseUnreachable(Exception):
+    """The warehouse cannot be opened (bad URL, server down, no permission); one-line reason."""
 
 
 class QualityGateFailed(Exception):
@@ -42,6 +45,7 @@ class LoadCounts:
     rows_ended: int = 0
     rows_unchanged: int = 0
     rows_quarantined: int = 0
+    rows_duplicate: int = 0
     partnerships_new: int = 0
     partnerships_changed: int = 0
     partnerships_ended: int = 0
@@ -49,9 +53,16 @@ class LoadCounts:
     municipalities_changed: int = 0
 
 
-def make_engine(url: str = DEFAULT_URL) -> Engine:
-    engine = create_engine(url, future=True)
+def make_engine(url: str) -> Engine:
+    try:
+        engine = create_engine(url, future=True)
+    except Exception as exc:  # noqa: BLE001 - unknown dialect, missing driver, garbage
+        raise WarehouseUnreachable(f"warehouse URL is not usable: {type(exc).__name__}: {exc}") from None
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)  # a fresh CITYLINKS_HOME
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # readers (BI) don't block the nightly load
             cursor = dbapi_connection.cursor()
@@ -59,6 +70,17 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
     return engine
+
+
+def check_reachable(engine: Engine) -> None:
+    """Open one connection now, so a wrong URL or a server that is down is one clear line."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # noqa: BLE001 - whatever the driver raises, say it in one line
+        reason = getattr(exc, "orig", None) or exc
+        first = (str(reason).strip().splitlines() or [type(reason).__name__])[0]
+        raise WarehouseUnreachable(f"cannot open the warehouse: {type(reason).__name__}: {first[:300]}") from None
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -94,6 +116,26 @@ def start_run(engine: Engine, run_id: str, source: str, started_at: datetime | N
                                                rows_unchanged=0, rows_quarantined=0))
 
 
+def abort_stale_runs(engine: Engine, run_id: str) -> int:
+    """Rows left `running` by a run that was killed: only called under the run lock, when no
+    other run can be loading, so every such row belongs to a dead run."""
+    with engine.begin() as conn:
+        result = conn.execute(update(W.load_run).where(
+            and_(W.load_run.c.status == "running", W.load_run.c.run_id != run_id)).values(
+            status="aborted", finished_at=datetime.now(timezone.utc),
+            message=f"the run stopped before finishing this source (killed?); its transaction was rolled back. "
+                    f"Found by run {run_id}"))
+        return result.rowcount or 0
+
+
+def cancel_run(engine: Engine, run_id: str, reason: str) -> None:
+    """This run's unfinished sources, after SIGTERM/SIGINT: their loads were rolled back."""
+    with engine.begin() as conn:
+        conn.execute(update(W.load_run).where(
+            and_(W.load_run.c.run_id == run_id, W.load_run.c.status == "running")).values(
+            status="cancelled", finished_at=datetime.now(timezone.utc), message=reason[:4000]))
+
+
 def fail_run(engine: Engine, run_id: str, source: str, message: str, counts: LoadCounts | None = None) -> None:
     values = {"status": "failed", "finished_at": datetime.now(timezone.utc), "message": message[:4000]}
     if counts:
@@ -115,6 +157,7 @@ def load_source(
     municipalities: pd.DataFrame,
     rejected: pd.DataFrame,
     rows_extracted: int,
+    rows_duplicate: int = 0,
     max_shrink: float = 0.5,
     now: datetime | None = None,
     check: Callable[[pd.DataFrame, str], object] | None = None,
@@ -127,7 +170,7 @@ def load_source(
     flow passes the GX gate; the load layer itself knows no GX); a failure rolls back.
     """
     boundary = now or datetime.now(timezone.utc)
-    counts = LoadCounts(rows_extracted=rows_extracted)
+    counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
     with engine.begin() as conn:
         existing = read_frame(conn, select(
             W.partnership_source.c.record_key, W.partnership_source.c.row_hash,

@@ -5,11 +5,20 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from flows.nightly import DEFAULT_REPLAY_DIR, nightly
+from flows.nightly import nightly
+from flows.settings import WAREHOUSE_ENV, bundled_recordings
 from schemas import warehouse as W
 from warehouse import load as wh
 
 pytestmark = pytest.mark.flow
+DEFAULT_REPLAY_DIR = str(bundled_recordings())
+
+
+def run_flow(url, **kwargs):
+    """The flow reads its warehouse from the environment, as on a worker."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(WAREHOUSE_ENV, url)
+        return nightly(return_state=True, **kwargs)
 
 
 def tables(url):
@@ -26,9 +35,9 @@ def tables(url):
 @pytest.fixture(scope="module")
 def warehouse_after_two_runs(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('wh') / 'warehouse.db'}"
-    first = nightly(mode="replay", recordings_dir=DEFAULT_REPLAY_DIR, warehouse_url=url, return_state=True)
+    first = run_flow(url, mode="replay")
     after_first = tables(url)
-    second = nightly(mode="replay", recordings_dir=DEFAULT_REPLAY_DIR, warehouse_url=url, return_state=True)
+    second = run_flow(url, mode="replay", recordings_dir=DEFAULT_REPLAY_DIR)
     return first, second, after_first, tables(url)
 
 
@@ -77,7 +86,7 @@ def test_a_broken_source_fails_alone_and_names_itself(tmp_path):
     index.write_text("".join(line for line in index.read_text().splitlines(keepends=True)
                              if "twin_cities.csv" not in line))
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    state = nightly(mode="replay", recordings_dir=str(replay), warehouse_url=url, return_state=True)
+    state = run_flow(url, mode="replay", recordings_dir=str(replay))
     assert state.is_failed() and "twincities_dataset" in state.message
     data = tables(url)
     runs = data["load_run"].set_index("source")

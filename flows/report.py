@@ -1,0 +1,88 @@
+"""What a run tells people: log lines in words, the run summary and the quality report.
+
+Written for the engineer who opens the Prefect UI or a terminal after a failed night: the
+reason of each failed source comes first, counts are words, and a failing expectation shows
+the rows that failed it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+#: Audit counts shown per source, in this order, with the word used for them.
+COUNT_WORDS = [("rows_extracted", "extracted"), ("rows_new", "new"), ("rows_changed", "changed"),
+               ("rows_ended", "ended"), ("rows_unchanged", "unchanged"), ("rows_quarantined", "quarantined"),
+               ("rows_duplicate", "exact duplicates")]
+EXAMPLES_PER_EXPECTATION = 5
+
+
+def counts_in_words(counts: dict) -> str:
+    """'25,917 extracted: 25,906 new, 0 changed, … ; partnerships 25,000 new, 0 ended'."""
+    head = f"{counts.get('rows_extracted', 0):,} extracted: "
+    body = ", ".join(f"{counts.get(key, 0):,} {word}" for key, word in COUNT_WORDS[1:])
+    tail = ""
+    if "partnerships_new" in counts:
+        tail = (f"; partnerships {counts.get('partnerships_new', 0):,} new, "
+                f"{counts.get('partnerships_changed', 0):,} changed, {counts.get('partnerships_ended', 0):,} ended")
+    return head + body + tail
+
+
+def describe_error(exc: BaseException, limit: int = 600) -> str:
+    """One line: the error's type and first line, without SQL parameter dumps or tracebacks."""
+    reason = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error (and the whole statement)
+    lines = str(reason).strip().splitlines()
+    text = lines[0] if lines else ""
+    if reason is not exc:
+        text = f"{type(exc).__name__} ({type(reason).__name__}): {text}"
+    else:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary_rows(outcomes: Iterable) -> list[dict]:
+    """The run-summary artifact: source, status and reason first, so the reason is on screen."""
+    rows = []
+    for outcome in outcomes:
+        row = {"source": outcome.source, "status": outcome.status, "reason": outcome.message or ""}
+        row.update({word: outcome.counts.get(key, 0) for key, word in COUNT_WORDS})
+        rows.append(row)
+    return rows
+
+
+def quality_markdown(quality: dict[str, list]) -> str:
+    """Per source and suite: failing expectations first, each with example rows; then the passing ones."""
+    lines = ["# Data quality", ""]
+    if not quality:
+        lines.append("No source reached the quality gate in this run.")
+    for source, reports in quality.items():
+        for report in reports:
+            failing = [r for r in report.results if not r["success"]]
+            passing = [r for r in report.results if r["success"]]
+            verdict = "passed" if report.success else f"{len(failing)} failing expectation(s)"
+            lines += [f"## {source} — `{report.suite}`: {verdict}",
+                      f"{report.rows:,} rows checked, {report.failing_rows:,} rows failed at least one expectation.", ""]
+            for result in failing:
+                lines.append(f"### ❌ {result['expectation']} — {result['unexpected_count']:,} rows "
+                             f"({result['unexpected_percent']} %)")
+                if result.get("exception"):
+                    lines.append(f"Error: {result['exception']}")
+                examples = report.examples.get(result["expectation"], []) if hasattr(report, "examples") else []
+                lines += _table(examples[:EXAMPLES_PER_EXPECTATION]) if examples else ["(no example rows)"]
+                lines.append("")
+            if passing:
+                lines.append("Passed: " + ", ".join(f"`{r['expectation']}`" for r in passing))
+                lines.append("")
+    return "\n".join(lines)
+
+
+def _table(rows: list[dict]) -> list[str]:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        out.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    return out
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 80 else text[:79] + "…"
