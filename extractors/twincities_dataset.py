@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timezone
 
 from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
 from schemas.records import PARTNERSHIP_ASSERTION
 
 URL = "https://raw.githubusercontent.com/Hekman/twincities/main/app/public/twin_cities.csv"
+_SURROGATE = re.compile("[\udc80-\udcff]")
 EXPECTED_HEADER = ["city1", "country1", "lat1", "lng1", "city2", "country2", "lat2", "lng2"]
 
 SOURCE = SourceInfo(
@@ -41,7 +43,8 @@ def extract(http) -> list[dict]:
 
 def parse(content: bytes | str, *, url: str = URL, extracted_at: datetime | None = None) -> list[dict]:
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    # Undecodable bytes become lone surrogates, so one bad line is quarantined, not the whole file.
+    text = content.decode("utf-8-sig", errors="surrogateescape") if isinstance(content, bytes) else content
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None:
@@ -56,6 +59,9 @@ def parse(content: bytes | str, *, url: str = URL, extracted_at: datetime | None
 
 def _record(line_no: int, row: list[str], url: str, extracted_at: datetime) -> dict:
     reasons = []
+    if any(_SURROGATE.search(value) for value in row):
+        reasons.append(f"line {line_no} is not valid UTF-8")
+        row = [_SURROGATE.sub("\ufffd", value) for value in row]
     if len(row) != len(EXPECTED_HEADER):
         reasons.append(f"line {line_no} has {len(row)} fields, expected {len(EXPECTED_HEADER)}")
         row = (row + [""] * len(EXPECTED_HEADER))[: len(EXPECTED_HEADER)]

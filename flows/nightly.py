@@ -128,6 +128,8 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
         table_failures = [f for q in staged.quality for f in q.table_failures]
         if table_failures:
             raise SourceError(f"{staged.source}: quality gate failed: " + "; ".join(table_failures))
+        logger.info("%s: loading %s rows into the warehouse (one transaction)", staged.source,
+                    f"{len(staged.assertions):,}")
         counts = wh.load_source(engine, run_id=run_id, source=staged.source, assertions=staged.assertions,
                                 municipalities=staged.municipalities, rejected=staged.rejected,
                                 rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed,
@@ -196,6 +198,7 @@ def nightly(
         return Failed(message=str(exc), data=exc)
     except (KeyboardInterrupt, TerminationSignal) as exc:
         what = "SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"signal {getattr(exc, 'signal', '')}"
+        _release_interrupted_statement(exc)
         wh.cancel_run(engine, run_id, f"run cancelled by {what} before this source finished; its load "
                                       "was rolled back, the warehouse holds the data of the previous run")
         logger.error("run cancelled by %s; unfinished sources rolled back and marked cancelled", what)
@@ -210,6 +213,22 @@ def nightly(
         logger.error("%s", message)
         return Failed(message=message, data=SourcesFailed(message))
     return outcomes
+
+
+def _release_interrupted_statement(exc: BaseException) -> None:
+    """A signal that lands inside a SQLite executemany leaves the closed connection a 'zombie'
+    holding the write lock until its statement is finalized — and the traceback's frames keep
+    the cursor alive. Clearing them finalizes it, so the rollback is complete before we write
+    the audit row."""
+    import gc
+    import traceback
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
+    gc.collect()
 
 
 def _source_names(sources: list[str] | None) -> list[str]:

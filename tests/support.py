@@ -1,6 +1,7 @@
 """Shared fixtures: warehouse engines (SQLite, PostgreSQL) and the bundled recordings."""
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from pathlib import Path
@@ -76,3 +77,67 @@ def bundled_path(method: str, url: str, *, params=None, data=None) -> Path:
     if entry is None:
         raise LookupError(f"no bundled recording for {method} {canonical}")
     return BUNDLED / entry["file"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path):
+    """A URL of a fresh, empty warehouse on each backend, for code that opens its own engines
+    (flows, CLI processes). PostgreSQL: a private schema, selected through the URL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        return
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CITYLINKS_REQUIRE_POSTGRES") == "1":
+            pytest.fail(problem + " (CITYLINKS_REQUIRE_POSTGRES=1)")
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+#: Columns that differ between two runs that loaded the same data (run ids and load times).
+RUN_COLUMNS = {"load_id", "first_load_id", "last_load_id", "valid_from", "valid_to", "ended_at", "first_run_id",
+               "quarantined_at"}
+
+
+def warehouse_content(url: str) -> dict:
+    """Every public table except the audit, as sorted strings, without run ids and load times:
+    what two warehouses holding the same data have in common, whatever their backend."""
+    from datetime import datetime
+
+    import pandas as pd
+
+    from schemas import warehouse as W
+
+    engine = wh.make_engine(url)
+    out = {}
+    with engine.connect() as conn:
+        for table in (W.municipality, W.partnership, W.partnership_source, W.quarantine):
+            frame = wh.read_frame(conn, table.select())
+            frame = frame.drop(columns=[c for c in frame.columns if c in RUN_COLUMNS])
+            for column in frame.columns:
+                values = frame[column]
+                if values.map(lambda v: isinstance(v, datetime)).any():
+                    values = pd.to_datetime(values, utc=True).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+                elif values.map(lambda v: isinstance(v, (dict, list))).any():
+                    values = values.map(lambda v: json.dumps(v, sort_keys=True))
+                frame[column] = values.astype("string")
+            out[table.name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    engine.dispose()
+    return out
+
+
+def load_runs(url: str):
+    from schemas import warehouse as W
+
+    engine = wh.make_engine(url)
+    with engine.connect() as conn:
+        frame = wh.read_frame(conn, W.load_run.select().order_by(W.load_run.c.started_at, W.load_run.c.source))
+    engine.dispose()
+    return frame

@@ -34,7 +34,7 @@ def violations(frame: pd.DataFrame, table: Table) -> pd.Series:
             if limit:
                 lengths = text.str.len()
                 too_long = (lengths > limit).fillna(False)
-                reasons = _add(reasons, too_long, column.name + " is " + lengths.astype("string") +
+                reasons = _add(reasons, too_long, column.name + " is " + _thousands(lengths) +
                                f" characters long; {where} holds at most {limit}")
         for kind, bound in _INT_RANGE.items():
             if type(column.type) is kind and pd.api.types.is_numeric_dtype(values):
@@ -42,6 +42,10 @@ def violations(frame: pd.DataFrame, table: Table) -> pd.Series:
                 reasons = _add(reasons, out_of_range, column.name + " " + values.astype("string") +
                                f" does not fit {where}")
     return reasons
+
+
+def _thousands(numbers: pd.Series) -> pd.Series:
+    return numbers.map(lambda n: f"{int(n):,}" if pd.notna(n) else "?").astype("string")
 
 
 def _add(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:

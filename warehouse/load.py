@@ -281,7 +281,8 @@ def _load_quarantine(conn: Connection, source: str, rejected: pd.DataFrame, run_
     rows = pd.DataFrame({
         "source": source,
         "reason": rejected["reject_reason"].astype(str).values,
-        "record_key": rejected["record_key"].astype("string").values if "record_key" in rejected else None,
+        "record_key": _fit(rejected["record_key"].astype("string"), W.quarantine.c.record_key.type.length).values
+        if "record_key" in rejected else None,  # the whole key stays in raw_record
         "raw_record": raw,
     })
     rows["record_hash"] = [_rejection_hash(r, reason) for r, reason in zip(raw, rows["reason"])]
@@ -300,6 +301,13 @@ def _rejection_hash(raw: dict, reason: str) -> str:
     """Same record, same reason → same hash, whenever it was fetched."""
     stable = {k: v for k, v in raw.items() if k not in PER_RUN_COLUMNS}
     return hashlib.sha256((json.dumps(stable, sort_keys=True, default=str) + "\x1f" + reason).encode()).hexdigest()
+
+
+def _fit(values: pd.Series, limit: int) -> pd.Series:
+    """Values cut to a column's length (with a visible "…"), NUL removed: a rejected row is stored
+    whatever it holds."""
+    values = values.str.replace("\x00", "", regex=False)
+    return values.where(values.str.len().fillna(0) <= limit, values.str.slice(0, limit - 1) + "…")
 
 
 def read_frame(conn: Connection, statement) -> pd.DataFrame:
