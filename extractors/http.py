@@ -595,8 +595,10 @@ class HttpClient:
             if rules is None:
                 rules = self._robots[origin] = self._fetch_robots(origin)
         if isinstance(rules, FetchError):
+            if not rules.transient:  # the host cannot be reached at all: say that, not "robots"
+                raise FetchError(f"{url} not fetched: {rules}", url=url, status=rules.status)
             raise RobotsDisallowed(f"Not fetching {url}: robots.txt could not be fetched ({rules})", url=url,
-                                   transient=rules.transient)
+                                   transient=True)
         if isinstance(rules, str):
             # The host is failing right now, not forbidding us: worth a later retry.
             raise RobotsDisallowed(f"Not fetching {url}: {rules}", url=url, transient=True)

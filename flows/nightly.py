@@ -142,12 +142,12 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
 
 
 @task(name="publish-report", cache_policy=NO_CACHE)
-def publish(outcomes: list[SourceOutcome], quality: dict[str, list], warehouse: str) -> None:
+def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: dict, warehouse: str) -> None:
     failed = [o for o in outcomes if o.status != "loaded"]
     headline = (f"{len(outcomes) - len(failed)} of {len(outcomes)} sources loaded into {warehouse}"
                 + ("; failed: " + "; ".join(f"{o.source} — {o.message}" for o in failed) if failed else ""))
     create_table_artifact(key="citylinks-run-summary", table=summary_rows(outcomes), description=headline)
-    create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality),
+    create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality, rejected),
                              description="Great Expectations results per source: failing expectations first")
 
 
@@ -191,7 +191,7 @@ def nightly(
     logger.info("warehouse: %s (from %s); sources: %s; mode: %s", shown, origin, ", ".join(names), mode)
     try:
         with exclusive_run(engine, run_id, lock_wait_seconds):
-            outcomes, quality = _sync(engine, url, run_id, names, mode, recordings, retry_delays,
+            outcomes, quality, rejected = _sync(engine, url, run_id, names, mode, recordings, retry_delays,
                                       source_options or {}, max_reject_share, max_shrink)
     except WarehouseBusy as exc:
         logger.error("%s", exc)
@@ -205,7 +205,7 @@ def nightly(
         raise
     finally:
         engine.dispose()
-    publish(outcomes, quality, shown)
+    publish(outcomes, quality, rejected, shown)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         message = f"{len(failed)} of {len(outcomes)} sources failed: " + "; ".join(
@@ -241,7 +241,7 @@ def _source_names(sources: list[str] | None) -> list[str]:
 
 
 def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_options, max_reject_share,
-          max_shrink) -> tuple[list[SourceOutcome], dict]:
+          max_shrink) -> tuple[list[SourceOutcome], dict, dict]:
     """Under the run lock: migrate, close what killed runs left open, then the sources."""
     logger = get_run_logger()
     wh.create_schema(engine)
@@ -262,13 +262,13 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
             name, mode, recordings, options.get(name, {}))
         staged_futures[name] = stage.with_options(name=f"stage-{name}").submit(extracted[name])
 
-    outcomes, quality = [], {}
+    outcomes, quality, rejected = [], {}, {}
     for name in names:  # loads one after another: each reconciles partnerships across sources
         staged = None
         try:
             extracted[name].result()  # raises the source's own error, not "upstream failed"
             staged = staged_futures[name].result()
-            quality[name] = staged.quality
+            quality[name], rejected[name] = staged.quality, staged.rejected
             counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink)
             outcomes.append(SourceOutcome(name, "loaded", counts=counts))
         except Exception as exc:  # noqa: BLE001 - isolate sources; the message goes to audit and summary
@@ -277,7 +277,7 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
             counts = _refused_counts(staged) if staged is not None else None
             wh.fail_run(engine, run_id, name, message, counts)
             outcomes.append(SourceOutcome(name, "failed", message, wh.counts_dict(counts) if counts else {}))
-    return outcomes, quality
+    return outcomes, quality, rejected
 
 
 def _recorded_options(mode: str, recordings_dir: str | None) -> dict:

@@ -6,6 +6,7 @@ the rows that failed it.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 #: Audit counts shown per source, in this order, with the word used for them.
@@ -48,9 +49,20 @@ def summary_rows(outcomes: Iterable) -> list[dict]:
     return rows
 
 
-def quality_markdown(quality: dict[str, list]) -> str:
-    """Per source and suite: failing expectations first, each with example rows; then the passing ones."""
+def quality_markdown(quality: dict[str, list], rejected: dict | None = None) -> str:
+    """Per source: what was quarantined, by kind of reason; then per suite the failing
+    expectations first, each with example rows, then the passing ones."""
     lines = ["# Data quality", ""]
+    for source, frame in (rejected or {}).items():
+        if frame is None or frame.empty:
+            continue
+        lines += [f"## {source}: {len(frame):,} rows quarantined", "", "| reason | rows | examples (record_key) |",
+                  "|---|---|---|"]
+        kinds = frame["reject_reason"].astype(str).map(reason_kind)
+        for kind, group in frame.groupby(kinds, sort=False):
+            keys = ", ".join(_cell(k) for k in group.get("record_key", group.index).astype(str).head(EXAMPLES_PER_EXPECTATION))
+            lines.append(f"| {_cell(kind)} | {len(group):,} | {keys} |")
+        lines.append("")
     if not quality:
         lines.append("No source reached the quality gate in this run.")
     for source, reports in quality.items():
@@ -72,6 +84,12 @@ def quality_markdown(quality: dict[str, list]) -> str:
                 lines.append("Passed: " + ", ".join(f"`{r['expectation']}`" for r in passing))
                 lines.append("")
     return "\n".join(lines)
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without the row's particulars, for counting: 'line 38 has 9 fields' → 'line N has N fields'."""
+    general = reason.split(" (")[0].split(" [")[0]
+    return re.sub(r"\d[\d,.]*", "N", general)[:120]
 
 
 def _table(rows: list[dict]) -> list[str]:

@@ -311,8 +311,10 @@ def test_robots_5xx_disallows_host(server, make_client):
 
 def test_robots_unreachable_disallows_host():
     client = HttpClient(retries=0, min_interval=0, cache_path=None)
-    with pytest.raises(RobotsDisallowed, match="robots.txt could not be fetched") as err:
-        client.get(f"http://127.0.0.1:{_closed_port()}/page")
+    url = f"http://127.0.0.1:{_closed_port()}/page"
+    with pytest.raises(FetchError, match="robots.txt failed: connection refused") as err:
+        client.get(url)
+    assert str(err.value).startswith(f"{url} not fetched: GET http://")
     assert not err.value.transient  # the host never answered: no network, not a blip
 
 

@@ -127,5 +127,8 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     summary = artifacts["citylinks-run-summary"].data
     rows = summary if isinstance(summary, list) else __import__("json").loads(summary)
     assert {r["source"] for r in rows} == {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections"}
+    assert all(list(r)[:3] == ["source", "status", "reason"] for r in rows)
     report = artifacts["citylinks-quality-report"].data
     assert "ExpectCompoundColumnsToBeUnique" in report and "is_self_pair" in report
+    assert "## twincities_dataset: 11 rows quarantined" in report
+    assert "| identity: both sides resolved to the same place | 11 |" in report
