@@ -8,11 +8,9 @@ per warehouse (a lock in the warehouse), whoever starts it.
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -27,6 +25,7 @@ from extractors import registry
 from extractors.base import SourceError
 from extractors.http import FetchError, HttpClient
 from flows import settings
+from flows.gazetteer import gazetteer
 from flows.report import counts_in_words, describe_error, quality_markdown, summary_rows
 from schemas.records import PARTNERSHIP_ASSERTION
 from warehouse import load as wh
@@ -90,26 +89,12 @@ def stage(records: list[dict]):
     frame = PARTNERSHIP_ASSERTION.to_frame(records)
     source = str(frame["source"].iloc[0]) if len(frame) else "?"
     logger.info("%s: staging %s rows (names, countries, identities, quality gate)", source, f"{len(frame):,}")
-    with _GAZETTEER_LOCK:  # concurrent stage tasks share one gazetteer and index, built once
-        places, index = _gazetteer()
+    places, index = gazetteer()  # shared by the concurrent stage tasks, built once (and kept on disk)
     staged = stage_frame(frame, places=places, index=index,
                          progress=lambda message: logger.info("%s: %s", source, message))
     logger.info("%s: staged %s rows, %s to quarantine, %s exact duplicates", source,
                 f"{len(staged.assertions):,}", f"{len(staged.rejected):,}", f"{staged.duplicates_collapsed:,}")
     return staged
-
-
-_GAZETTEER_LOCK = threading.Lock()
-
-
-@lru_cache(maxsize=1)
-def _gazetteer():
-    """Places and name index, built once per process (~8 s) and shared by every stage task."""
-    from extractors.geonames_gazetteer import load_places
-    from transforms.identity import build_name_index
-
-    places = load_places()
-    return places, build_name_index(places)
 
 
 @task(name="load", cache_policy=NO_CACHE)
