@@ -11,7 +11,8 @@ HOME_ENV = "CITYLINKS_HOME"
 WAREHOUSE_ENV = "CITYLINKS_WAREHOUSE_URL"
 WAREHOUSE_SECRET_ENV = "CITYLINKS_WAREHOUSE_SECRET"
 DEFAULT_WAREHOUSE_SECRET = "citylinks-warehouse-url"
-CACHE_ENV = "CITYLINKS_HTTP_CACHE_DIR"
+CACHE_ENV = "CITYLINKS_CACHE_DIR"
+CACHE_ENV_OLD = "CITYLINKS_HTTP_CACHE_DIR"  # its former name, still honoured
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -35,7 +36,8 @@ def default_warehouse_url() -> str:
 
 
 def cache_dir() -> Path:
-    configured = os.environ.get(CACHE_ENV)
+    """HTTP caches (one per source) and the gazetteer index: safe to delete, rebuilt on demand."""
+    configured = os.environ.get(CACHE_ENV) or os.environ.get(CACHE_ENV_OLD)
     return Path(configured).expanduser() if configured else home() / "cache"
 
 

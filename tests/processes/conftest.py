@@ -31,7 +31,8 @@ class Cli:
     def __init__(self, tmp_path: Path, api_url: str | None):
         self.tmp = tmp_path
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CITYLINKS_", "PREFECT_API"))}
-        self.env.update({"CITYLINKS_HOME": str(tmp_path / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        self.env.update({"CITYLINKS_HOME": str(tmp_path / "home"), "CITYLINKS_CACHE_DIR": os.environ["CITYLINKS_CACHE_DIR"],
+                         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                          "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "INFO"})
         if api_url:
             self.env["PREFECT_API_URL"] = api_url
