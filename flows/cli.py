@@ -121,8 +121,8 @@ def run(
 
 
 def _report_run(url: str, state) -> None:
-    from warehouse.lock import WarehouseBusy
     from warehouse.load import WarehouseUnreachable
+    from warehouse.lock import WarehouseBusy
 
     outcome = state.result(raise_on_failure=False) if state.is_failed() else None
     runs = _audit_rows(url, str(state.state_details.flow_run_id))
@@ -227,7 +227,8 @@ def resolve() -> None:
 
     from extractors.geonames_gazetteer import load_places
     from transforms.countries import to_iso2
-    from transforms.identity import build_name_index, resolve as resolve_names
+    from transforms.identity import build_name_index
+    from transforms.identity import resolve as resolve_names
 
     countries = to_iso2(frame["country"].replace("", pd.NA))
     unknown = frame["country"].ne("") & countries.isna()

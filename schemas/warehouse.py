@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 
 import pandas as pd
-
 from sqlalchemy import (
     JSON,
     BigInteger,

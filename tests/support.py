@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,15 +29,10 @@ def _postgres_available() -> str | None:
         return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request, tmp_path):
-    """A fresh warehouse on each backend; PostgreSQL skips with a reason where absent (CI requires it)."""
-    if request.param == "sqlite":
-        engine = wh.make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
-        wh.create_schema(engine)
-        yield engine
-        engine.dispose()
-        return
+@contextmanager
+def postgres_schema():
+    """A private schema on the test server, dropped afterwards; skips with the reason where the
+    server is absent (fails instead under CITYLINKS_REQUIRE_POSTGRES=1, as in CI)."""
     problem = _postgres_available()
     if problem:
         if os.environ.get("CITYLINKS_REQUIRE_POSTGRES") == "1":
@@ -46,13 +42,35 @@ def engine(request, tmp_path):
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    wh.create_schema(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield schema
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def postgres_url(schema: str) -> str:
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request, tmp_path):
+    """A fresh warehouse on each backend; PostgreSQL skips with a reason where absent (CI requires it)."""
+    if request.param == "sqlite":
+        engine = wh.make_engine(f"sqlite:///{tmp_path / 'warehouse.db'}")
+        wh.create_schema(engine)
+        yield engine
+        engine.dispose()
+        return
+    with postgres_schema() as schema:
+        engine = create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        wh.create_schema(engine)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -79,26 +97,15 @@ def bundled_path(method: str, url: str, *, params=None, data=None) -> Path:
     return BUNDLED / entry["file"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def warehouse_url(request, tmp_path):
     """A URL of a fresh, empty warehouse on each backend, for code that opens its own engines
     (flows, CLI processes). PostgreSQL: a private schema, selected through the URL."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'warehouse.db'}"
         return
-    problem = _postgres_available()
-    if problem:
-        if os.environ.get("CITYLINKS_REQUIRE_POSTGRES") == "1":
-            pytest.fail(problem + " (CITYLINKS_REQUIRE_POSTGRES=1)")
-        pytest.skip(problem)
-    schema = f"t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with postgres_schema() as schema:
+        yield postgres_url(schema)
 
 
 #: Columns that differ between two runs that loaded the same data (run ids and load times).

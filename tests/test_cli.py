@@ -109,3 +109,20 @@ def test_parse_reads_a_saved_wikidata_entity_too():
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.output.splitlines()]
     assert len(records) == 8 and {r["a_qid"] for r in records} == {"Q2112"}
+
+
+def test_run_with_an_unreachable_warehouse_is_a_configuration_error(tmp_path):
+    result = runner.invoke(app, ["run", "--warehouse", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 3 and "cannot open the warehouse" in one_line_error(result)
+
+
+def test_run_with_missing_recordings_is_a_configuration_error(tmp_path):
+    result = runner.invoke(app, ["run", "--replay", str(tmp_path / "nothing"), "--warehouse",
+                                 f"sqlite:///{tmp_path / 'w.db'}"])
+    assert result.exit_code == 3 and "no recordings at" in one_line_error(result)
+
+
+def test_run_with_an_unknown_source_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["run", "nope", "--warehouse", f"sqlite:///{tmp_path / 'w.db'}"])
+    assert result.exit_code == 2 and "unknown source 'nope'" in one_line_error(result)
+    assert not (tmp_path / "w.db").exists()  # nothing started

@@ -1,7 +1,6 @@
 """Country values as sources write them -> ISO 3166-1 alpha-2."""
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 

@@ -7,11 +7,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.countries import to_iso2
 from extractors import twincities_dataset, wikidata_twinnings
 from tests.support import bundled_path
-from transforms.identity import (KINDS, METHODS, RESULT_COLUMNS, STATUSES, build_name_index,
-                                 municipality_kind, normalise_name, resolve, variant_name)
+from transforms.countries import to_iso2
+from transforms.identity import (
+    KINDS,
+    METHODS,
+    RESULT_COLUMNS,
+    STATUSES,
+    build_name_index,
+    municipality_kind,
+    normalise_name,
+    resolve,
+    variant_name,
+)
 
 TWIN_CITIES = bundled_path("GET", twincities_dataset.URL)  # the real CSV, as bundled for replay
 WIKIDATA_P190 = bundled_path("POST", wikidata_twinnings.ENDPOINT, data=wikidata_twinnings.request()["data"])

@@ -22,6 +22,16 @@ def test_years_written_any_way():
     assert P.parse_year(raw).tolist() == [1958, 1990, 2005, 1989, 1995, 1953, 2005, pd.NA, pd.NA, 1970]
 
 
+def test_years_wider_than_four_digits_are_read_whole_not_cut():
+    raw = pd.Series(["99999", "+99999-01-01", "12345678901234567890"], dtype="string")
+    assert P.parse_year(raw).tolist() == [99999, 99999, pd.NA]  # for the gate to reject; absurd widths: none
+
+
+def test_control_and_bidi_characters_leave_names_used_for_matching():
+    names = pd.Series(["\u202eKöln", "Ber\x1b[31mlin", "Bonn\u200b", "Zürich"], dtype="string")
+    assert P.clean_names(names).tolist() == ["Köln", "Ber[31mlin", "Bonn", "Zürich"]
+
+
 def test_clean_decodes_entities_and_flags_approximate_years():
     out = P.clean(frame(
         {"record_key": "1", "a_name": "Fr&ouml;ndenberg&amp;Ruhr", "b_name": " Kraków ", "a_country": "Deutschland",

@@ -121,3 +121,14 @@ def test_german_german_statement_returned_by_both_union_branches_keeps_its_own_d
     [record] = wd.parse(json.dumps(doc), extracted_at=WHEN)
     assert (record["a_qid"], record["b_qid"], record["a_ags"]) == ("Q3955", "Q3138", "16055000")
     assert record["a_geonames_id"] is None and record["a_lat"] is None  # Trier's, not Weimar's
+
+
+@pytest.mark.parametrize("value, precision, written", [
+    ("+1953-00-00T00:00:00Z", "9", "1953"),
+    ("+1995-02-00T00:00:00Z", "10", "1995-02"),
+    ("+1995-02-18T00:00:00Z", "11", "1995-02-18"),
+    ("+99999-01-01T00:00:00Z", "9", "99999"),  # kept whole: the quality gate judges it, not a cut
+    ("-0500-01-01T00:00:00Z", "9", "-0500"),
+])
+def test_times_keep_the_whole_year_at_their_precision(value, precision, written):
+    assert wd._time(value, precision) == written

@@ -141,7 +141,6 @@ def _context():
     import logging
 
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     # GX pins INFO on some module loggers ("Created temporary directory … for ephemeral docs site")

@@ -4,19 +4,17 @@ broken source's data unchanged, and its `load_run` row with status and reason â€
 PostgreSQL."""
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import time
-import uuid
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
 
 from extractors import wikidata_twinnings as wd
 from flows.nightly import nightly
 from tests.fault_server import Fault, FaultServer
-from tests.support import BUNDLED, POSTGRES_URL, _postgres_available, load_runs, warehouse_content
+from tests.support import BACKENDS, BUNDLED, load_runs, postgres_schema, postgres_url, warehouse_content
 
 pytestmark = pytest.mark.flow
 BROKEN, HEALTHY = "wikidata_twinnings", "wikipedia_twinning_sections"
@@ -52,30 +50,17 @@ def server():
     srv.stop()
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=BACKENDS)
 def loaded_warehouse(request, tmp_path_factory, server):
     """A warehouse after one healthy live run through the fault server (both sources loaded)."""
-    if request.param == "sqlite":
-        url, cleanup = f"sqlite:///{tmp_path_factory.mktemp('faults') / 'w.db'}", None
-    else:
-        problem = _postgres_available()
-        if problem:
-            if os.environ.get("CITYLINKS_REQUIRE_POSTGRES") == "1":
-                pytest.fail(problem)
-            pytest.skip(problem)
-        schema = f"t_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url, cleanup = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", (admin, schema)
-    state = live_run(url, server, tmp_path_factory.mktemp("home"))
-    assert state.is_completed(), state.message
-    yield url
-    if cleanup:
-        admin, schema = cleanup
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('faults') / 'w.db'}"
+        else:
+            url = postgres_url(stack.enter_context(postgres_schema()))
+        state = live_run(url, server, tmp_path_factory.mktemp("home"))
+        assert state.is_completed(), state.message
+        yield url
 
 
 def live_run(url, server, home, extra_env=None):

@@ -132,3 +132,13 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     assert "ExpectCompoundColumnsToBeUnique" in report and "is_self_pair" in report
     assert "## twincities_dataset: 11 rows quarantined" in report
     assert "| identity: both sides resolved to the same place | 11 |" in report
+
+
+def test_a_source_refused_by_a_gate_keeps_its_real_counts_in_the_audit(tmp_path):
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    state = run_flow(url, mode="replay", sources=["wikidata_twinnings"], max_reject_share=0.0001)
+    assert state.is_failed() and "above the 0% threshold" in state.message
+    [row] = tables(url)["load_run"].to_dict("records")
+    assert row["status"] == "failed" and "failed validation" in row["message"]
+    assert (row["rows_extracted"], row["rows_quarantined"], row["rows_new"]) == (5758, 5, 0)
+    assert tables(url)["partnership_source"].empty  # nothing written

@@ -6,9 +6,8 @@ rows_extracted = rows_new + rows_changed + rows_unchanged + rows_quarantined + r
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
