@@ -6,10 +6,12 @@ record/replay makes tests and CI independent of the network.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import http
 import json
 import os
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -285,25 +287,24 @@ def add_recording(directory: str | Path, method: str, url: str, body_bytes: byte
 # --- client ----------------------------------------------------------------------------------
 
 
+_NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
 def _unreachable(error: BaseException | None) -> str | None:
-    """Why a connection could not even be made (DNS, refused, connect timeout), or None."""
+    """Why a connection could not even be made (DNS, refused, no route, connect timeout), or
+    None; read from the exception chain (requests → urllib3 → socket)."""
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, urllib3.exceptions.NameResolutionError):
+        if isinstance(error, (urllib3.exceptions.NameResolutionError, socket.gaierror)):
             return "DNS lookup failed"
-        if isinstance(error, urllib3.exceptions.NewConnectionError):
-            text = str(error).lower()
-            if "refused" in text:
-                return "connection refused"
-            if "name or service not known" in text or "getaddrinfo" in text or "resolution" in text:
-                return "DNS lookup failed"
-            if "unreachable" in text:
-                return "network unreachable"
-        if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
-            return "connect timed out"
         if isinstance(error, ConnectionRefusedError):
             return "connection refused"
+        if isinstance(error, OSError) and error.errno in _NO_ROUTE:
+            return "network unreachable"
+        if isinstance(error, urllib3.exceptions.ConnectTimeoutError) and \
+                not isinstance(error, urllib3.exceptions.NewConnectionError):
+            return "connect timed out"
         error = getattr(error, "reason", None) or error.__cause__ or error.__context__
     return None
 

@@ -11,8 +11,22 @@ SOURCES: dict[str, ModuleType] = {
 }
 
 
+class UnknownSource(KeyError):
+    """A source name the registry does not know; the message lists the known ones."""
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
 def get(name: str) -> ModuleType:
     try:
         return SOURCES[name]
     except KeyError:
-        raise KeyError(f"unknown source {name!r}; known: {', '.join(SOURCES)}") from None
+        raise UnknownSource(f"unknown source {name!r}; known: {', '.join(SOURCES)}") from None
+
+
+def names(requested: list[str] | None) -> list[str]:
+    """The sources to run: all when none are named; UnknownSource for the first unknown name."""
+    for name in requested or []:
+        get(name)
+    return list(requested or SOURCES)

@@ -24,7 +24,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-EXIT_OK, EXIT_SOURCES_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_SOURCES_FAILED, EXIT_USAGE, EXIT_CONFIG, EXIT_BUSY, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="CityLinks: international relations of municipalities, consolidated.")
@@ -86,9 +86,7 @@ def run(
     """Run the nightly flow once and print rows per source (exit codes: README § Exit codes)."""
     if sum(bool(x) for x in (replay, live, record)) > 1:
         raise CliError("choose one of --replay DIR, --live, --record DIR", EXIT_USAGE)
-    unknown = [name for name in sources or [] if name not in registry.SOURCES]
-    if unknown:
-        raise CliError(f"unknown source {unknown[0]!r}; known: {', '.join(registry.SOURCES)}", EXIT_USAGE)
+    _known_sources(sources)
     mode, directory = ("live", None) if live else ("record", str(record)) if record else \
         ("replay", str(replay) if replay else None)
     directory = settings.recordings_dir(mode, directory)  # a missing directory: one line, before anything starts
@@ -116,8 +114,16 @@ def run(
                             max_reject_share=max_reject_share, max_shrink=max_shrink, lock_wait_seconds=wait,
                             return_state=True)
     except KeyboardInterrupt:
-        interrupted_exit(url)
+        interrupted_exit(url, EXIT_INTERRUPTED)
     _report_run(url, state)
+
+
+def _known_sources(sources: list[str] | None) -> list[str]:
+    """A typo in a source name is a usage error (exit 2), caught before anything starts."""
+    try:
+        return registry.names(sources)
+    except registry.UnknownSource as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
 
 
 def _report_run(url: str, state) -> None:
@@ -186,8 +192,7 @@ def list_sources() -> None:
 @friendly
 def parse(source: str, file: Path) -> None:
     """Parse one saved response of SOURCE and print its records as JSON lines."""
-    if source not in registry.SOURCES:
-        raise CliError(f"unknown source {source!r}; known: {', '.join(registry.SOURCES)}", EXIT_USAGE)
+    [source] = _known_sources([source])
     if not file.is_file():
         raise CliError(f"no such file: {file}", EXIT_USAGE)
     module = registry.get(source)

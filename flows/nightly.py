@@ -67,8 +67,7 @@ def fetch_retry_delays() -> list[int]:
         raise settings.ConfigError(f"{FETCH_RETRY_DELAYS_ENV} must be comma-separated seconds, got {raw!r}") from None
 
 
-@task(name="extract", retries=2, retry_delay_seconds=[60, 300], retry_jitter_factor=0.5,
-      retry_condition_fn=_transient, cache_policy=NO_CACHE)
+@task(name="extract", retry_jitter_factor=0.5, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -> list[dict]:
     logger = get_run_logger()
     module = registry.get(source)
@@ -161,7 +160,7 @@ def nightly(
     logger = get_run_logger()
     run_id = str(flow_run.id or uuid.uuid4())
     try:
-        names = _source_names(sources)
+        names = registry.names(sources)
         if mode not in ("live", "record", "replay"):
             raise settings.ConfigError(f"mode must be live, record or replay; got {mode!r}")
         recordings = settings.recordings_dir(mode, recordings_dir)
@@ -169,9 +168,10 @@ def nightly(
         url, origin = settings.warehouse_url(required=deployment.id is not None)
         engine = wh.make_engine(url)
         wh.check_reachable(engine)
+    except registry.UnknownSource as exc:
+        return _failed_to_start(settings.ConfigError(str(exc)))
     except (settings.ConfigError, wh.WarehouseUnreachable) as exc:
-        logger.error("%s", exc)
-        return Failed(message=str(exc), data=exc)
+        return _failed_to_start(exc)
     shown = settings.redact(url)
     logger.info("warehouse: %s (from %s); sources: %s; mode: %s", shown, origin, ", ".join(names), mode)
     try:
@@ -179,8 +179,7 @@ def nightly(
             outcomes, quality, rejected = _sync(engine, url, run_id, names, mode, recordings, retry_delays,
                                       source_options or {}, max_reject_share, max_shrink)
     except WarehouseBusy as exc:
-        logger.error("%s", exc)
-        return Failed(message=str(exc), data=exc)
+        return _failed_to_start(exc)
     except (KeyboardInterrupt, TerminationSignal) as exc:
         what = "SIGINT (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else f"signal {getattr(exc, 'signal', '')}"
         _release_interrupted_statement(exc)
@@ -216,13 +215,11 @@ def _release_interrupted_statement(exc: BaseException) -> None:
     gc.collect()
 
 
-def _source_names(sources: list[str] | None) -> list[str]:
-    names = list(sources or registry.SOURCES)
-    unknown = [n for n in names if n not in registry.SOURCES]
-    if unknown:
-        raise settings.ConfigError(f"unknown source(s) {', '.join(map(repr, unknown))}; "
-                                   f"known: {', '.join(registry.SOURCES)}")
-    return names
+def _failed_to_start(exc: Exception):
+    """The run could not begin (a setting, the warehouse, the lock): one line, a Failed state
+    that carries the error, so the CLI can tell configuration from a busy warehouse."""
+    get_run_logger().error("%s", exc)
+    return Failed(message=str(exc), data=exc)
 
 
 def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_options, max_reject_share,

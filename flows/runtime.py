@@ -99,7 +99,7 @@ def one_line_console_logs() -> None:
                 handler.setFormatter(_WithoutTraceback(handler.formatter))
 
 
-def interrupted_exit(url: str) -> None:
+def interrupted_exit(url: str, code: int) -> None:
     """Ctrl-C: the flow has rolled back and marked unfinished sources `cancelled`; leave now,
     without waiting for fetch threads that may sit in a retry."""
     from flows.settings import redact
@@ -107,4 +107,4 @@ def interrupted_exit(url: str) -> None:
     print(f"citylinks: interrupted; unfinished sources rolled back and marked cancelled in {redact(url)}",
           file=sys.stderr, flush=True)
     sys.stdout.flush()
-    os._exit(130)
+    os._exit(code)

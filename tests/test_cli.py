@@ -55,7 +55,7 @@ def test_parse_of_a_missing_file_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "no such file" in one_line_error(result)
 
 
-def test_debug_shows_the_traceback(tmp_path):
+def test_debug_still_states_the_reason(tmp_path):
     page = tmp_path / "page.json"
     page.write_text("{}")
     result = runner.invoke(app, ["--debug", "parse", "wikidata_twinnings", str(page)])
