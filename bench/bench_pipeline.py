@@ -9,6 +9,7 @@ import resource
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,10 @@ def main() -> None:
                            rejected=staged.rejected, rows_extracted=staged.rows_extracted)
             print(f"    new {counts.rows_new}, changed {counts.rows_changed}, ended {counts.rows_ended}, "
                   f"quarantined {counts.rows_quarantined}")
+        versions = timed(f"{run}: consolidate partnerships", wh.consolidate_partnerships, engine,
+                         run_id=f"bench-{run}", now=datetime.now(timezone.utc))
+        print(f"    partnerships new {versions.partnerships_new}, changed {versions.partnerships_changed}, "
+              f"ended {versions.partnerships_ended}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB; warehouse {url}")
 

@@ -2,7 +2,8 @@
 
 Orchestration only: what to run, with which retries, in which order, and what to report.
 Sources extract and stage concurrently (bounded); loads run one at a time, because each
-load reconciles the consolidated `partnership` table across all sources. One run at a time
+load writes one source's provenance; then the consolidated `partnership` versions are computed
+once for the whole run, at one boundary time. One run at a time
 per warehouse (a lock in the warehouse), whoever starts it.
 """
 from __future__ import annotations
@@ -97,9 +98,8 @@ def stage(records: list[dict]):
 
 
 @task(name="load", cache_policy=NO_CACHE)
-def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_shrink: float) -> dict:
-    from transforms.quality import validate
-
+def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_shrink: float,
+         boundary: datetime) -> dict:
     logger = get_run_logger()
     engine = wh.make_engine(warehouse_url)
     try:
@@ -117,7 +117,7 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
         counts = wh.load_source(engine, run_id=run_id, source=staged.source, assertions=staged.assertions,
                                 municipalities=staged.municipalities, rejected=staged.rejected,
                                 rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed,
-                                max_shrink=max_shrink, check=validate)
+                                max_shrink=max_shrink, now=boundary)
         counts = wh.counts_dict(counts)
         logger.info("%s loaded: %s", staged.source, counts_in_words(counts))
         return counts
@@ -125,10 +125,27 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
         engine.dispose()
 
 
+@task(name="consolidate", cache_policy=NO_CACHE)
+def consolidate(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
+    """Partnership versions from all sources' current assertions, once per run."""
+    from transforms.quality import validate
+
+    logger = get_run_logger()
+    engine = wh.make_engine(warehouse_url)
+    try:
+        counts = wh.counts_dict(wh.consolidate_partnerships(engine, run_id=run_id, now=boundary, check=validate))
+        logger.info("partnerships consolidated: %s new, %s changed, %s ended", f"{counts['partnerships_new']:,}",
+                    f"{counts['partnerships_changed']:,}", f"{counts['partnerships_ended']:,}")
+        return counts
+    finally:
+        engine.dispose()
+
+
 @task(name="publish-report", cache_policy=NO_CACHE)
 def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: dict, warehouse: str) -> None:
+    sources = [o for o in outcomes if o.source != wh.CONSOLIDATION]
     failed = [o for o in outcomes if o.status != "loaded"]
-    headline = (f"{len(outcomes) - len(failed)} of {len(outcomes)} sources loaded into {warehouse}"
+    headline = (f"{sum(o.status == 'loaded' for o in sources)} of {len(sources)} sources loaded into {warehouse}"
                 + ("; failed: " + "; ".join(f"{o.source} — {o.message}" for o in failed) if failed else ""))
     create_table_artifact(key="citylinks-run-summary", table=summary_rows(outcomes), description=headline)
     create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality, rejected),
@@ -192,7 +209,8 @@ def nightly(
     publish(outcomes, quality, rejected, shown)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
-        message = f"{len(failed)} of {len(outcomes)} sources failed: " + "; ".join(
+        sources = sum(o.source != wh.CONSOLIDATION for o in outcomes)
+        message = f"{len(failed)} of {sources} sources failed: " + "; ".join(
             f"{o.source} ({o.message})" for o in failed)
         logger.error("%s", message)
         return Failed(message=message, data=SourcesFailed(message))
@@ -245,13 +263,14 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
         staged_futures[name] = stage.with_options(name=f"stage-{name}").submit(extracted[name])
 
     outcomes, quality, rejected = [], {}, {}
-    for name in names:  # loads one after another: each reconciles partnerships across sources
+    for name in names:  # loads one after another, all at the run's one boundary time
         staged = None
         try:
             extracted[name].result()  # raises the source's own error, not "upstream failed"
             staged = staged_futures[name].result()
             quality[name], rejected[name] = staged.quality, staged.rejected
-            counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink)
+            counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink,
+                                                             started)
             outcomes.append(SourceOutcome(name, "loaded", counts=counts))
         except Exception as exc:  # noqa: BLE001 - isolate sources; the message goes to audit and summary
             message = describe_error(exc)
@@ -259,7 +278,21 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
             counts = _refused_counts(staged) if staged is not None else None
             wh.fail_run(engine, run_id, name, message, counts)
             outcomes.append(SourceOutcome(name, "failed", message, wh.counts_dict(counts) if counts else {}))
+    outcomes.append(_consolidate(engine, url, run_id, started))
     return outcomes, quality, rejected
+
+
+def _consolidate(engine, url, run_id, started) -> SourceOutcome:
+    """After every source: one set of partnership versions for the whole run. If it fails, the
+    sources' provenance stays loaded and the next run recomputes the pairs it left."""
+    try:
+        counts = consolidate(url, run_id, started)
+        return SourceOutcome(wh.CONSOLIDATION, "loaded", counts=counts)
+    except Exception as exc:  # noqa: BLE001 - reported like a failed source
+        message = describe_error(exc)
+        get_run_logger().error("consolidation failed: %s", message)
+        wh.fail_run(engine, run_id, wh.CONSOLIDATION, message)
+        return SourceOutcome(wh.CONSOLIDATION, "failed", message)
 
 
 def _recorded_options(mode: str, recordings_dir: str | None) -> dict:

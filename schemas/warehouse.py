@@ -68,6 +68,9 @@ partnership = Table(
     Column("load_id", String(64), nullable=False),
 )
 Index("ix_partnership_current", partnership.c.is_current, partnership.c.partnership_key)
+#: At most one current version per pair, enforced by the database on both backends.
+Index("ux_partnership_one_current", partnership.c.partnership_key, unique=True,
+      sqlite_where=partnership.c.is_current == True, postgresql_where=partnership.c.is_current == True)  # noqa: E712
 
 #: Provenance: one row per assertion of a partnership by one source.
 partnership_source = Table(
@@ -86,14 +89,17 @@ partnership_source = Table(
     Column("end_year", Integer, nullable=True),
     Column("reference_url", Text, nullable=True),
     Column("source_url", Text, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False, comment="the run that first saw this row (run time)"),
+    Column("changed_at", DateTime(timezone=True), nullable=False,
+           comment="the run that last wrote this row (new, changed, reasserted or ended); that a source still "
+                   "states it is recorded per run in load_run, not by rewriting the row"),
     Column("is_current", Boolean, nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Column("row_hash", String(64), nullable=False),
     Column("load_id", String(64), nullable=False),
 )
 Index("ix_partnership_source_pair", partnership_source.c.partnership_key)
+Index("ix_partnership_source_load", partnership_source.c.load_id)
 
 #: Audit: one row per source per run. `run_id` is the Prefect flow-run id.
 load_run = Table(

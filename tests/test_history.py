@@ -1,9 +1,9 @@
 """History rules without a database: municipality merge, assertion and version diffs."""
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pandas as pd
 
-from warehouse.history import diff_assertions, diff_versions, merge_municipalities
+from warehouse.history import diff_assertions, diff_versions, keys_ending, merge_municipalities
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -45,43 +45,31 @@ def test_a_worse_match_from_another_source_does_not_replace_a_better_one():
 
 
 def test_assertion_diff_classifies_every_row():
-    existing = pd.DataFrame({"record_key": ["same", "changed", "gone", "back", "seen"],
-                             "row_hash": ["h1", "h2", "h3", "h4", "h5"],
-                             "is_current": [True, True, True, False, True],
-                             "last_seen": [T0] * 5})
-    incoming = pd.DataFrame({"record_key": ["same", "changed", "back", "seen", "fresh"],
-                             "row_hash": ["h1", "h2x", "h4", "h5", "h6"],
-                             "last_seen": [T0, T0, T0, T0 + timedelta(days=1), T0]})
+    existing = pd.DataFrame({"record_key": ["same", "changed", "gone", "back"],
+                             "row_hash": ["h1", "h2", "h3", "h4"], "is_current": [True, True, True, False]})
+    incoming = pd.DataFrame({"record_key": ["same", "changed", "back", "fresh"],
+                             "row_hash": ["h1", "h2x", "h4", "h6"]})
     diff = diff_assertions(existing, incoming)
     assert diff.new["record_key"].tolist() == ["fresh"]
     assert diff.changed["record_key"].tolist() == ["changed"]
     assert diff.reopened["record_key"].tolist() == ["back"]
-    assert diff.touched["record_key"].tolist() == ["seen"]
     assert diff.ended["record_key"].tolist() == ["gone"]
     assert diff.unchanged == 1
 
 
-def test_assertion_diff_reads_naive_sqlite_and_aware_postgres_times_alike():
-    aware = pd.Series([pd.Timestamp("2026-03-29 01:30", tz="Europe/Berlin"),
-                       pd.Timestamp("2026-03-29 03:30", tz="Europe/Berlin")], dtype=object)  # both sides of DST
-    existing = pd.DataFrame({"record_key": ["a", "b"], "row_hash": ["h", "h"], "is_current": [True, True],
-                             "last_seen": aware})
-    incoming = pd.DataFrame({"record_key": ["a", "b"], "row_hash": ["h", "h"],
-                             "last_seen": [pd.Timestamp("2026-03-29 00:30", tz="UTC"),
-                                           pd.Timestamp("2026-03-29 01:30", tz="UTC")]})
-    diff = diff_assertions(existing, incoming)
-    assert diff.touched.empty and diff.unchanged == 2  # the same instants, written in two zones
+def test_keys_ending_counts_current_keys_missing_from_the_extract():
+    existing = pd.DataFrame({"record_key": ["a", "b", "c"], "is_current": [True, True, False]})
+    assert keys_ending(existing, pd.DataFrame({"record_key": ["a", "b"]})) == 0
+    assert keys_ending(existing, pd.DataFrame({"record_key": ["x", "y", "z"]})) == 2  # same size, all new keys
 
 
-def test_version_diff_new_changed_ended_and_same_run_corrections():
-    current = pd.DataFrame({"partnership_key": ["a|b", "a|c", "a|d"], "row_hash": ["x", "y", "z"],
-                            "load_id": ["old", "this", "old"]})
-    consolidated = pd.DataFrame({"partnership_key": ["a|b", "a|c", "a|e"], "municipality_a_id": ["a"] * 3,
-                                 "municipality_b_id": ["b", "c", "e"], "relation_type": ["partnership"] * 3,
-                                 "start_year": pd.array([None] * 3, dtype="Int64"),
-                                 "end_year": pd.array([None] * 3, dtype="Int64")})
-    diff = diff_versions(current, consolidated, "this")
-    assert sorted(diff.inserts["partnership_key"]) == ["a|b", "a|e"]  # changed (older run) + new
-    assert diff.rewrites["partnership_key"].tolist() == ["a|c"]  # opened earlier in this run
-    assert sorted(diff.closes) == ["a|b", "a|d"]
-    assert (diff.new, diff.changed, diff.ended) == (1, 2, 1)
+def test_version_diff_new_changed_ended_only_among_affected_keys():
+    current = pd.DataFrame({"partnership_key": ["a|b", "a|c", "a|d", "a|f"], "row_hash": ["x", "y", "z", "w"]})
+    consolidated = pd.DataFrame({"partnership_key": ["a|b", "a|e"], "municipality_a_id": ["a"] * 2,
+                                 "municipality_b_id": ["b", "e"], "relation_type": ["partnership"] * 2,
+                                 "start_year": pd.array([None] * 2, dtype="Int64"),
+                                 "end_year": pd.array([None] * 2, dtype="Int64")})
+    diff = diff_versions(current, consolidated, pd.Series(["a|b", "a|d", "a|e"]))
+    assert sorted(diff.inserts["partnership_key"]) == ["a|b", "a|e"]  # changed + new
+    assert sorted(diff.closes) == ["a|b", "a|d"]  # a|c and a|f were not touched by the run
+    assert (diff.new, diff.changed, diff.ended) == (1, 1, 1)

@@ -62,10 +62,11 @@ def test_hostile_rows_are_loaded_or_quarantined_alike_on_every_backend(engine, h
     counts = wh.load_source(engine, run_id="r1", source=tc.SOURCE.name, assertions=staged.assertions,
                             municipalities=staged.municipalities, rejected=staged.rejected,
                             rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed,
-                            check=validate)
+                            now=WHEN)
+    wh.consolidate_partnerships(engine, run_id="r1", now=WHEN, check=validate)
 
     with engine.connect() as conn:
-        audit = conn.execute(select(W.load_run)).one()._asdict()
+        audit = conn.execute(select(W.load_run).where(W.load_run.c.source == tc.SOURCE.name)).one()._asdict()
         sources = wh.read_frame(conn, select(W.partnership_source))
         names = set(conn.execute(select(W.municipality.c.name)).scalars())
         quarantine = wh.read_frame(conn, select(W.quarantine))
@@ -102,6 +103,7 @@ def test_rerunning_the_hostile_file_changes_nothing(engine, hostile_file, gazett
         counts = wh.load_source(engine, run_id=run, source=tc.SOURCE.name, assertions=staged.assertions,
                                 municipalities=staged.municipalities, rejected=staged.rejected,
                                 rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed)
+        wh.consolidate_partnerships(engine, run_id=run, now=WHEN)
     assert (counts.rows_new, counts.rows_changed, counts.rows_ended) == (0, 0, 0)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(W.quarantine)).scalar() == 6

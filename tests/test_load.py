@@ -18,15 +18,15 @@ def utc(value) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def assertions(source, pairs, seen=T0, **overrides):
+def assertions(source, pairs, prefix="", **overrides):
     rows = []
     for i, (a, b) in enumerate(pairs):
         low, high = sorted((a, b))
-        rows.append({"source": source, "record_key": f"{a}>{b}", "partnership_key": f"{low}|{high}",
+        rows.append({"source": source, "record_key": f"{prefix}{a}>{b}", "partnership_key": f"{low}|{high}",
                      "municipality_a_id": a, "municipality_b_id": b, "raw_name_a": a, "raw_name_b": b,
                      "raw_country_a": None, "raw_country_b": None, "relation_type": "unspecified",
                      "start_raw": None, "start_year": None, "end_year": None, "reference_url": None,
-                     "source_url": f"https://example.org/{source}", "last_seen": seen, **overrides})
+                     "source_url": f"https://example.org/{source}", **overrides})
     frame = pd.DataFrame(rows).astype({"start_year": "Int64", "end_year": "Int64"})
     frame["row_hash"] = row_hash(frame, ASSERTION_TRACKED)
     return frame
@@ -39,12 +39,29 @@ def municipalities(ids):
                          "match_method": "none", "match_score": 0.0, "match_status": "unresolved"})
 
 
-def load(engine, source, frame, run_id, now, rejected=None, **kw):
+def load_only(engine, source, frame, run_id, now, rejected=None, **kw):
+    """One source's provenance load, without the end-of-run consolidation."""
     wh.start_run(engine, run_id, source, now)
     ids = sorted(set(frame["municipality_a_id"]) | set(frame["municipality_b_id"])) if len(frame) else []
     return wh.load_source(engine, run_id=run_id, source=source, assertions=frame, municipalities=municipalities(ids),
                           rejected=rejected if rejected is not None else pd.DataFrame(), rows_extracted=len(frame),
                           now=now, **kw)
+
+
+def load(engine, source, frame, run_id, now, rejected=None, check=None, **kw):
+    """A run of one source: its load, then the consolidation; counts of both."""
+    counts = load_only(engine, source, frame, run_id, now, rejected, **kw)
+    versions = wh.consolidate_partnerships(engine, run_id=run_id, now=now, check=check)
+    counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = (
+        versions.partnerships_new, versions.partnerships_changed, versions.partnerships_ended)
+    return counts
+
+
+def run(engine, run_id, now, loads, check=None):
+    """Several sources in one run, the way the flow does it: one boundary time, one consolidation."""
+    for source, frame, kw in loads:
+        load_only(engine, source, frame, run_id, now, **kw)
+    return wh.consolidate_partnerships(engine, run_id=run_id, now=now, check=check)
 
 
 def table(engine, t):
@@ -58,9 +75,9 @@ def snapshot(engine):
 
 
 def test_pairs_from_two_sources_merge_into_one_partnership(engine):
-    load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c")]), "r1", T0)
-    counts = load(engine, "s2", assertions("s2", [("b", "a")]), "r1", T0 + timedelta(seconds=1))
-    assert counts.rows_new == 1 and counts.partnerships_new == 0
+    counts = run(engine, "r1", T0, [("s1", assertions("s1", [("a", "b"), ("a", "c")]), {}),
+                                    ("s2", assertions("s2", [("b", "a")]), {})])
+    assert counts.partnerships_new == 2
     p = table(engine, W.partnership)
     assert sorted(p["partnership_key"]) == ["a|b", "a|c"]
     ps = table(engine, W.partnership_source)
@@ -76,7 +93,7 @@ def test_rerun_on_unchanged_input_writes_nothing(engine):
     after = snapshot(engine)
     for name in before:
         pd.testing.assert_frame_equal(before[name], after[name])
-    runs = table(engine, W.load_run).set_index("run_id")
+    runs = table(engine, W.load_run).query("source == 's1'").set_index("run_id")
     assert runs.loc["r2", "status"] == "loaded" and runs.loc["r2", "rows_new"] == 0
 
 
@@ -106,8 +123,8 @@ def test_changed_attribute_closes_the_version_and_opens_another(engine):
 
 
 def test_pair_stays_current_while_another_source_asserts_it(engine):
-    load(engine, "s1", assertions("s1", [("a", "b"), ("c", "d")]), "r1", T0)
-    load(engine, "s2", assertions("s2", [("a", "b")]), "r1", T0 + timedelta(seconds=1))
+    run(engine, "r1", T0, [("s1", assertions("s1", [("a", "b"), ("c", "d")]), {}),
+                           ("s2", assertions("s2", [("a", "b")]), {})])
     load(engine, "s1", assertions("s1", [("c", "d")]), "r2", T0 + timedelta(days=1), max_shrink=0.9)
     current = table(engine, W.partnership).query("is_current")
     assert sorted(current["partnership_key"]) == ["a|b", "c|d"]
@@ -120,9 +137,9 @@ def test_failed_load_leaves_the_warehouse_exactly_as_it_was(engine, monkeypatch)
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(wh, "_load_versions", broken)
+    monkeypatch.setattr(wh, "_load_quarantine", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        load(engine, "s1", assertions("s1", [("a", "b"), ("x", "y")]), "r2", T0 + timedelta(days=1))
+        load_only(engine, "s1", assertions("s1", [("a", "b"), ("x", "y")]), "r2", T0 + timedelta(days=1))
     after = snapshot(engine)
     for name in before:
         pd.testing.assert_frame_equal(before[name], after[name])
@@ -131,8 +148,8 @@ def test_failed_load_leaves_the_warehouse_exactly_as_it_was(engine, monkeypatch)
 def test_shrinking_source_is_refused_and_nothing_written(engine):
     load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")]), "r1", T0)
     before = snapshot(engine)
-    with pytest.raises(wh.LoadRefused, match="would end|loading would end"):
-        load(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1))
+    with pytest.raises(wh.LoadRefused, match="loading would end 3 of the 4 current rows"):
+        load_only(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1))
     for name, frame in snapshot(engine).items():
         pd.testing.assert_frame_equal(before[name], frame)
 
@@ -153,15 +170,15 @@ def test_quarantine_keeps_raw_record_and_is_not_duplicated_on_rerun(engine):
     assert len(table(engine, W.quarantine)) == 2
 
 
-def test_live_rerun_moves_last_seen_without_counting_a_change(engine):
+def test_rerun_on_a_later_day_rewrites_no_provenance_row(engine):
     load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
-    later = T0 + timedelta(days=1)
-    counts = load(engine, "s1", assertions("s1", [("a", "b")], seen=later), "r2", later)
+    before = snapshot(engine)
+    counts = load(engine, "s1", assertions("s1", [("a", "b")]), "r2", T0 + timedelta(days=1))
     assert (counts.rows_new, counts.rows_changed, counts.rows_unchanged) == (0, 0, 1)
-    row = table(engine, W.partnership_source).iloc[0]
-    assert utc(row["last_seen"]) == utc(later)
-    assert utc(row["first_seen"]) == utc(T0)
-    assert len(table(engine, W.partnership)) == 1
+    for name, frame in snapshot(engine).items():  # the run's confirmation is its load_run row
+        pd.testing.assert_frame_equal(before[name], frame)
+    runs = table(engine, W.load_run).query("source == 's1'").set_index("run_id")
+    assert runs.loc["r2", "status"] == "loaded" and utc(runs.loc["r2", "started_at"]) == utc(T0 + timedelta(days=1))
 
 
 def test_failed_run_is_audited(engine):
@@ -179,24 +196,89 @@ def test_bulk_load_of_many_rows(engine):
         assert conn.execute(select(func.count()).select_from(W.municipality)).scalar() == 3001
 
 
-def test_a_later_source_of_the_same_run_corrects_the_version_instead_of_closing_it(engine):
-    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
-    load(engine, "s2", assertions("s2", [("a", "b")], relation_type="partnership"), "r1", T0 + timedelta(seconds=5))
-    versions = table(engine, W.partnership)
-    assert len(versions) == 1 and versions.loc[0, "relation_type"] == "partnership" and versions.loc[0, "is_current"]
-    load(engine, "s2", assertions("s2", [("a", "b")], relation_type="friendship"), "r2", T0 + timedelta(days=1))
-    versions = table(engine, W.partnership).sort_values("valid_from")
-    assert versions["relation_type"].tolist() == ["partnership", "friendship"]  # a new run: a new version
-
-
 def test_consolidated_partnerships_pass_their_suite_or_nothing_is_written(engine):
     from transforms.quality import validate
 
     load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0, check=validate)
     assert len(table(engine, W.partnership)) == 1
-    before = snapshot(engine)
     bad = assertions("s1", [("a", "b"), ("c", "c")])  # a self-pair slipped past staging
+    load_only(engine, "s1", bad, "r2", T0 + timedelta(days=1))
+    before = snapshot(engine)
     with pytest.raises(wh.QualityGateFailed, match="ExpectColumnPairValuesAToBeGreaterThanB"):
-        load(engine, "s1", bad, "r2", T0 + timedelta(days=1), check=validate)
+        wh.consolidate_partnerships(engine, run_id="r2", now=T0 + timedelta(days=1), check=validate)
     for name, frame in snapshot(engine).items():
         pd.testing.assert_frame_equal(before[name], frame)
+
+
+# --- history defects of per-source consolidation, pinned -----------------------------------------
+
+def versions_of(engine, key):
+    return table(engine, W.partnership).query("partnership_key == @key").sort_values("valid_from")
+
+
+def test_all_sources_of_a_run_share_one_boundary_and_a_pair_moving_between_them_keeps_its_version(engine):
+    run(engine, "r1", T0, [("s1", assertions("s1", [("a", "b"), ("c", "d")]), {})])
+    t1 = T0 + timedelta(days=1)
+    counts = run(engine, "r2", t1, [("s1", assertions("s1", [("c", "d")]), {"max_shrink": 0.9}),
+                                    ("s2", assertions("s2", [("a", "b")]), {})])
+    assert (counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended) == (0, 0, 0)
+    ab = versions_of(engine, "a|b")
+    assert len(ab) == 1 and bool(ab.iloc[0]["is_current"]) and utc(ab.iloc[0]["valid_from"]) == utc(T0)
+    provenance = table(engine, W.partnership_source).set_index(["source", "record_key"])
+    assert utc(provenance.loc[("s1", "a>b"), "ended_at"]) == utc(t1)  # the run's time, not the load's
+    assert utc(provenance.loc[("s2", "a>b"), "first_seen"]) == utc(t1)
+
+
+def test_a_change_reverted_by_a_later_source_of_the_same_run_makes_no_version(engine):
+    run(engine, "r1", T0, [("s1", assertions("s1", [("a", "b")], relation_type="partnership"), {}),
+                           ("s2", assertions("s2", [("a", "c")]), {})])
+    # s1 stops stating the partnership type, s2 states it: the consolidated pair is unchanged
+    counts = run(engine, "r2", T0 + timedelta(days=1), [
+        ("s1", assertions("s1", [("a", "b")]), {}),
+        ("s2", pd.concat([assertions("s2", [("a", "c")]), assertions("s2", [("a", "b")], relation_type="partnership")],
+                         ignore_index=True), {})])
+    assert (counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended) == (0, 0, 0)
+    assert counts.rows_extracted == 1  # only a|b was recomputed: a|c's assertions were not written
+    ab = versions_of(engine, "a|b")
+    assert len(ab) == 1 and ab.iloc[0]["relation_type"] == "partnership"
+    assert ab["row_hash"].nunique() == len(ab)  # never two consecutive versions with one hash
+
+
+def test_shrink_guard_counts_the_keys_a_load_would_end_not_rows(engine):
+    pairs = [("a", "b"), ("a", "c"), ("a", "d"), ("a", "e")]
+    load(engine, "s1", assertions("s1", pairs), "r1", T0)
+    before = snapshot(engine)
+    renamed = assertions("s1", pairs, prefix="v2:")  # same count, every record key new
+    with pytest.raises(wh.LoadRefused, match="loading would end 4 of the 4 current rows"):
+        load_only(engine, "s1", renamed, "r2", T0 + timedelta(days=1))
+    for name, frame in snapshot(engine).items():
+        pd.testing.assert_frame_equal(before[name], frame)
+    load(engine, "s1", renamed, "r2", T0 + timedelta(days=1), max_shrink=1.0)  # allowed: pairs stay current
+    assert versions_of(engine, "a|b")["is_current"].tolist() == [True]
+
+
+def test_the_database_refuses_a_second_current_version_of_a_pair(engine):
+    from sqlalchemy.exc import IntegrityError
+
+    load(engine, "s1", assertions("s1", [("a", "b")]), "r1", T0)
+    row = table(engine, W.partnership).iloc[0].to_dict()
+    row["valid_from"] = T0 + timedelta(days=1)
+    with pytest.raises(IntegrityError):
+        with engine.begin() as conn:
+            conn.execute(W.partnership.insert().values(**{k: (None if pd.isna(v) else v) for k, v in row.items()}))
+    row["is_current"], row["valid_to"] = False, T0 + timedelta(days=2)
+    with engine.begin() as conn:  # closed versions are as many as history needs
+        conn.execute(W.partnership.insert().values(**{k: (None if pd.isna(v) else v) for k, v in row.items()}))
+
+
+def test_a_failed_source_keeps_its_assertions_and_pairs(engine):
+    run(engine, "r1", T0, [("s1", assertions("s1", [("a", "b")]), {}), ("s2", assertions("s2", [("c", "d")]), {})])
+    counts = run(engine, "r2", T0 + timedelta(days=1), [("s2", assertions("s2", [("c", "d")]), {})])  # s1 failed
+    assert counts.partnerships_ended == 0
+    assert sorted(table(engine, W.partnership).query("is_current")["partnership_key"]) == ["a|b", "c|d"]
+
+
+def test_an_unchanged_rerun_consolidates_no_pair(engine):
+    load(engine, "s1", assertions("s1", [("a", "b"), ("a", "c")]), "r1", T0)
+    counts = wh.consolidate_partnerships(engine, run_id="r2", now=T0 + timedelta(days=1))
+    assert counts.rows_extracted == 0  # no pair read: nothing this run wrote points at one

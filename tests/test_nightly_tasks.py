@@ -33,7 +33,7 @@ def test_source_above_reject_threshold_is_not_loaded(tmp_path):
     with engine.connect() as conn:
         before = {t.name: wh.read_frame(conn, select(t)) for t in (W.partnership_source, W.quarantine)}
     with disable_run_logger(), pytest.raises(SourceError, match=r"50.0%\) failed validation.*municipality_b_id"):
-        N.load.fn(url, "r1", staged(10, 5), max_reject_share=0.2, max_shrink=0.5)
+        N.load.fn(url, "r1", staged(10, 5), max_reject_share=0.2, max_shrink=0.5, boundary=T0)
     with engine.connect() as conn:
         for table in (W.partnership_source, W.quarantine):
             pd.testing.assert_frame_equal(wh.read_frame(conn, select(table)), before[table.name])

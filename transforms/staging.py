@@ -35,7 +35,7 @@ ASSERTION_COLUMNS = [
 class StagedSource:
     source: str
     rows_extracted: int
-    assertions: pd.DataFrame  # ready for partnership_source (row_hash, last_seen included)
+    assertions: pd.DataFrame  # ready for partnership_source (row_hash included)
     municipalities: pd.DataFrame  # identities the assertions refer to
     rejected: pd.DataFrame  # raw columns + reject_reason, for quarantine
     quality: list[QualityReport]
@@ -190,9 +190,7 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 def _assertion_frame(ok: pd.DataFrame) -> pd.DataFrame:
     out = ok.rename(columns={"a_name_raw": "raw_name_a", "b_name_raw": "raw_name_b",
                              "a_country": "raw_country_a", "b_country": "raw_country_b"})
-    out = out[ASSERTION_COLUMNS].copy()
-    out["last_seen"] = out["extracted_at"]
-    return out
+    return out[ASSERTION_COLUMNS].copy()
 
 
 def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:

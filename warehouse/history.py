@@ -33,67 +33,71 @@ class AssertionDiff:
     new: pd.DataFrame  # not in the warehouse for this source
     changed: pd.DataFrame  # tracked content changed
     reopened: pd.DataFrame  # ended before, asserted again
-    touched: pd.DataFrame  # same content, seen again later (only last_seen moves)
     ended: pd.DataFrame  # current in the warehouse, absent from this full extract
-    unchanged: int
+    unchanged: int  # same content, still current: not written at all
 
 
 def diff_assertions(existing: pd.DataFrame, incoming: pd.DataFrame) -> AssertionDiff:
-    """Compare one source's full extract with its rows in `partnership_source`.
+    """Compare one source's full extract with its rows in the provenance table.
 
-    `existing` has record_key, row_hash, is_current, last_seen; `incoming` has record_key,
-    row_hash, last_seen and the tracked columns.
+    `existing` has record_key, row_hash, is_current; `incoming` has record_key, row_hash and the
+    tracked columns. A row seen again unchanged is not rewritten: that a source's snapshot was
+    confirmed is recorded once per run (its `load_run` row), not once per row.
     """
     merged = incoming.merge(
-        existing[["record_key", "row_hash", "is_current", "last_seen"]].rename(
-            columns={"row_hash": "old_hash", "is_current": "old_current", "last_seen": "old_last_seen"}),
+        existing[["record_key", "row_hash", "is_current"]].rename(
+            columns={"row_hash": "old_hash", "is_current": "old_current"}),
         on="record_key", how="left", indicator=True)
-    known = merged["_merge"] == "both"
-    was_current = merged["old_current"].astype("boolean").fillna(False).astype(bool)
-    same_hash = merged["row_hash"] == merged["old_hash"]
-    later = _utc(merged["last_seen"]) > _utc(merged["old_last_seen"])
-    new = merged[~known]
-    reopened = merged[known & ~was_current]
-    changed = merged[known & was_current & ~same_hash]
-    touched = merged[known & was_current & same_hash & later.fillna(False)]
-    unchanged = int((known & was_current & same_hash & ~later.fillna(False)).sum())
+    known = (merged["_merge"] == "both").to_numpy()
+    was_current = merged["old_current"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    same_hash = (merged["row_hash"] == merged["old_hash"]).fillna(False).to_numpy(dtype=bool)
+    drop = ["old_hash", "old_current", "_merge"]
+    kept = merged.drop(columns=drop)
     gone = existing[existing["is_current"].astype(bool) & ~existing["record_key"].isin(incoming["record_key"])]
-    drop = ["old_hash", "old_current", "old_last_seen", "_merge"]
-    return AssertionDiff(new.drop(columns=drop), changed.drop(columns=drop), reopened.drop(columns=drop),
-                         touched.drop(columns=drop), gone, unchanged)
+    return AssertionDiff(kept[~known], kept[known & was_current & ~same_hash], kept[known & ~was_current],
+                         gone, int((known & was_current & same_hash).sum()))
+
+
+def keys_ending(existing: pd.DataFrame, incoming: pd.DataFrame) -> int:
+    """How many current rows a full extract would end: the shrink guard counts keys, not rows,
+    so a reload under new record keys (all old ones ending) is caught although the count holds."""
+    if existing.empty:
+        return 0
+    current = existing.loc[existing["is_current"].astype(bool), "record_key"]
+    return int((~current.isin(incoming["record_key"])).sum())
 
 
 @dataclass
 class VersionDiff:
     inserts: pd.DataFrame  # new versions (new pairs, changed pairs, reappeared pairs)
     closes: pd.Series  # partnership_keys whose current version ends now
-    rewrites: pd.DataFrame  # changed versions that this same run opened: corrected in place
     new: int
     changed: int
     ended: int
 
 
-def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame, run_id: str) -> VersionDiff:
-    """SCD2: compare current partnership versions with the consolidated state of all sources.
+def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame, affected: pd.Series | None = None) -> VersionDiff:
+    """SCD2: compare current versions with the consolidated state of all sources' assertions.
 
-    `current` has partnership_key, row_hash and load_id. Sources load one after another; when a
-    later source of the same run changes a version an earlier one opened (Toronto–Frankfurt:
-    "unspecified" from the CSV, then "partnership" from Wikipedia), that version is corrected
-    rather than closed after a few seconds: history records runs, not load order.
+    Computed once per run, after every source has loaded, so a pair that moves between sources
+    or a value one source changes and another reverts makes no version: history records runs,
+    not load order. `current` has partnership_key and row_hash; both frames may be restricted
+    to the `affected` keys (those whose assertions this run touched) — keys outside are left as
+    they are.
     """
     incoming = consolidated.copy()
     incoming["row_hash"] = row_hash(incoming, PARTNERSHIP_VERSIONED)
-    old = current[["partnership_key", "row_hash", "load_id"]].rename(columns={"row_hash": "old_hash",
-                                                                             "load_id": "old_load"})
+    old = current[["partnership_key", "row_hash"]].rename(columns={"row_hash": "old_hash"})
     merged = incoming.merge(old, on="partnership_key", how="left")
     is_new = merged["old_hash"].isna()
     is_changed = merged["old_hash"].notna() & (merged["old_hash"] != merged["row_hash"])
-    this_run = (merged["old_load"] == run_id).fillna(False).astype(bool)
-    ended = current.loc[~current["partnership_key"].isin(incoming["partnership_key"]), "partnership_key"]
-    changed_keys = merged.loc[is_changed & ~this_run, "partnership_key"]
-    inserts = merged[is_new | (is_changed & ~this_run)].drop(columns=["old_hash", "old_load"])
-    rewrites = merged[is_changed & this_run].drop(columns=["old_hash", "old_load"])
-    return VersionDiff(inserts, pd.concat([changed_keys, ended], ignore_index=True), rewrites,
+    gone = ~current["partnership_key"].isin(incoming["partnership_key"])
+    if affected is not None:
+        gone &= current["partnership_key"].isin(affected)
+    ended = current.loc[gone, "partnership_key"]
+    changed_keys = merged.loc[is_changed, "partnership_key"]
+    inserts = merged[is_new | is_changed].drop(columns=["old_hash"])
+    return VersionDiff(inserts, pd.concat([changed_keys, ended], ignore_index=True),
                        int(is_new.sum()), int(is_changed.sum()), len(ended))
 
 
@@ -127,11 +131,6 @@ def merge_municipalities(existing: pd.DataFrame, incoming: pd.DataFrame) -> tupl
 def typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     """Same dtypes whether a frame comes from a transform or from the database, so hashes agree."""
     return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})
-
-
-def _utc(values: pd.Series) -> pd.Series:
-    """Timestamps as UTC, whether they come tz-aware (pandas) or naive UTC (SQLite)."""
-    return pd.to_datetime(values, utc=True)
 
 
 RELATION_PRIORITY = {name: rank for rank, name in enumerate(RELATION_TYPES)}

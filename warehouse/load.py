@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, create_engine, event, exists, false, insert, select, update
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
-from warehouse.history import consolidate, diff_assertions, diff_versions, merge_municipalities
+from warehouse.history import consolidate, diff_assertions, diff_versions, keys_ending, merge_municipalities
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,15 @@ def create_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def start_run(engine: Engine, run_id: str, source: str, started_at: datetime | None = None) -> None:
     """Audit row first, in its own transaction, so a crash still leaves a trace."""
     started_at = started_at or datetime.now(timezone.utc)
@@ -160,27 +169,24 @@ def load_source(
     rows_duplicate: int = 0,
     max_shrink: float = 0.5,
     now: datetime | None = None,
-    check: Callable[[pd.DataFrame, str], object] | None = None,
 ) -> LoadCounts:
-    """Replace one source's contribution with a full extract, keeping history.
+    """Replace one source's provenance with a full extract, in one transaction.
 
-    `assertions`: staged rows for `partnership_source` (with partnership_key, row_hash,
-    last_seen…); `municipalities`: identities they refer to; `rejected`: rows for quarantine.
-    `check(frame, suite)` validates the consolidated partnerships before they are written (the
-    flow passes the GX gate; the load layer itself knows no GX); a failure rolls back.
+    `assertions`: staged rows for `partnership_source` (with partnership_key, row_hash…);
+    `municipalities`: identities they refer to; `rejected`: rows for quarantine. `now` is the
+    run's boundary time, the same for every source of a run. The consolidated `partnership`
+    versions are not touched here: `consolidate_partnerships` computes them once per run.
     """
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
     with engine.begin() as conn:
         existing = read_frame(conn, select(
-            W.partnership_source.c.record_key, W.partnership_source.c.row_hash,
-            W.partnership_source.c.is_current, W.partnership_source.c.last_seen,
+            W.partnership_source.c.record_key, W.partnership_source.c.row_hash, W.partnership_source.c.is_current,
         ).where(W.partnership_source.c.source == source))
         _refuse_shrink(source, existing, assertions, max_shrink)
 
         counts.municipalities_new, counts.municipalities_changed = _load_municipalities(conn, municipalities, run_id)
         _load_assertions(conn, source, existing, assertions, boundary, run_id, counts)
-        _load_versions(conn, boundary, run_id, counts, check)
         counts.rows_quarantined = len(rejected)
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
@@ -190,15 +196,18 @@ def load_source(
 
 def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame, max_shrink: float) -> None:
     current = int(existing["is_current"].astype(bool).sum()) if len(existing) else 0
-    if current and len(assertions) < (1 - max_shrink) * current:
+    ending = keys_ending(existing, assertions)
+    if current and ending > max_shrink * current:
         raise LoadRefused(
-            f"{source}: this run has {len(assertions)} valid rows but the warehouse holds {current} current ones; "
-            f"loading would end {current - len(assertions)} of them (more than {max_shrink:.0%}). Nothing was "
-            f"written. If the source really shrank, rerun with a higher --max-shrink.")
+            f"{source}: loading would end {ending:,} of the {current:,} current rows the warehouse holds "
+            f"(more than {max_shrink:.0%}; this run brings {len(assertions):,} valid rows, "
+            f"{len(assertions) - (current - ending):,} of them under keys the warehouse does not hold). Nothing "
+            f"was written. If the source really changed that much, rerun with a higher --max-shrink.")
 
 
 def _load_municipalities(conn: Connection, incoming: pd.DataFrame, run_id: str) -> tuple[int, int]:
-    existing = read_frame(conn, select(W.municipality))
+    ids = incoming["municipality_id"].dropna().unique().tolist() if len(incoming) else []
+    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id, ids)
     inserts, updates = merge_municipalities(existing, incoming)
     if len(inserts):
         rows = inserts.assign(first_load_id=run_id, last_load_id=run_id)
@@ -214,63 +223,92 @@ def _load_municipalities(conn: Connection, incoming: pd.DataFrame, run_id: str) 
 
 
 def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts: LoadCounts) -> None:
+    """Write only what changed: new, changed, reasserted and ended rows carry this run's load_id,
+    which is how the end-of-run consolidation finds the pairs to recompute."""
     table = W.partnership_source
     diff = diff_assertions(existing, incoming)
-    fresh = diff.new.assign(first_seen=diff.new["last_seen"])
-    if len(fresh):
-        conn.execute(insert(table), records(fresh.assign(is_current=True, ended_at=None, load_id=run_id), table))
-    rewrite = pd.concat([diff.changed, diff.reopened, diff.touched], ignore_index=True)
+    if len(diff.new):
+        fresh = diff.new.assign(first_seen=boundary, changed_at=boundary, is_current=True, ended_at=None,
+                                load_id=run_id)
+        conn.execute(insert(table), records(fresh, table))
+    rewrite = pd.concat([diff.changed, diff.reopened], ignore_index=True)
     if len(rewrite):
-        columns = [c for c in rewrite.columns if c in table.c and c not in ("source", "record_key", "first_seen")]
+        columns = [c for c in rewrite.columns
+                   if c in table.c and c not in ("source", "record_key", "first_seen", "changed_at")]
+        written = [*columns, "is_current", "ended_at", "load_id", "changed_at"]
         statement = (update(table)
                      .where(and_(table.c.source == bindparam("k_source"), table.c.record_key == bindparam("k_record")))
-                     .values({c: bindparam(c) for c in [*columns, "is_current", "ended_at", "load_id"]}))
-        rows = rewrite.assign(is_current=True, ended_at=None, load_id=run_id, k_source=source,
+                     .values({c: bindparam(c) for c in written}))
+        rows = rewrite.assign(is_current=True, ended_at=None, load_id=run_id, changed_at=boundary, k_source=source,
                               k_record=rewrite["record_key"])
-        conn.execute(statement, records(rows, None, [*columns, "is_current", "ended_at", "load_id", "k_source", "k_record"]))
+        conn.execute(statement, records(rows, None, [*written, "k_source", "k_record"]))
     if len(diff.ended):
         statement = (update(table)
                      .where(and_(table.c.source == source, table.c.record_key == bindparam("k_record")))
-                     .values(is_current=False, ended_at=boundary, load_id=run_id))
+                     .values(is_current=False, ended_at=boundary, changed_at=boundary, load_id=run_id))
         conn.execute(statement, [{"k_record": key} for key in diff.ended["record_key"]])
     counts.rows_new = len(diff.new) + len(diff.reopened)
     counts.rows_changed = len(diff.changed)
     counts.rows_ended = len(diff.ended)
-    counts.rows_unchanged = diff.unchanged + len(diff.touched)
+    counts.rows_unchanged = diff.unchanged
 
 
-def _load_versions(conn: Connection, boundary: datetime, run_id: str, counts: LoadCounts, check=None) -> None:
-    """Recompute partnerships from every source's current assertions and write SCD2 versions."""
-    table = W.partnership
-    assertions = read_frame(conn, select(
-        W.partnership_source.c.partnership_key, W.partnership_source.c.relation_type,
-        W.partnership_source.c.start_year, W.partnership_source.c.end_year,
-    ).where(W.partnership_source.c.is_current == True))  # noqa: E712 (SQL expression)
-    current = read_frame(conn, select(table.c.partnership_key, table.c.row_hash, table.c.load_id)
-                         .where(table.c.is_current == True))  # noqa: E712
-    consolidated = consolidate(assertions)
-    if check is not None and len(consolidated):
-        report = check(consolidated, "partnership")
-        if not report.success:
-            failed = [r["expectation"] for r in report.results if not r["success"]]
-            raise QualityGateFailed(f"consolidated partnerships failed {', '.join(failed)}; load rolled back")
-    diff = diff_versions(current, consolidated, run_id)
-    if len(diff.closes):
-        statement = (update(table)
-                     .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
-                     .values(valid_to=boundary, is_current=False))
-        conn.execute(statement, [{"key": key} for key in diff.closes])
-    if len(diff.inserts):
-        rows = diff.inserts.assign(valid_from=boundary, valid_to=None, is_current=True, load_id=run_id)
-        conn.execute(insert(table), records(rows, table))
-    if len(diff.rewrites):
-        columns = ["relation_type", "start_year", "end_year", "row_hash"]
-        statement = (update(table)
-                     .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
-                     .values({c: bindparam(c) for c in columns}))
-        conn.execute(statement, records(diff.rewrites.rename(columns={"partnership_key": "key"}), None,
-                                        [*columns, "key"]))
-    counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = diff.new, diff.changed, diff.ended
+#: The audit row of the end-of-run consolidation (one per run, next to the sources' rows).
+CONSOLIDATION = "consolidate:partnership"
+
+
+def consolidate_partnerships(engine: Engine, *, run_id: str, now: datetime,
+                             check: Callable[[pd.DataFrame, str], object] | None = None) -> LoadCounts:
+    """Once per run, after the sources: recompute the pairs this run's assertions touched and
+    write their SCD2 versions at the run's boundary time, in one transaction.
+
+    A failed source kept its previous assertions, so its pairs stay as they were. `check(frame,
+    suite)` validates the recomputed partnerships first (the flow passes the GX gate; the load
+    layer itself knows no GX); a failure rolls back and the audit row says why.
+    """
+    table, source_table = W.partnership, W.partnership_source
+    counts = LoadCounts()
+    start_run(engine, run_id, CONSOLIDATION, now)
+    with engine.begin() as conn:
+        touched = select(source_table.c.partnership_key).where(source_table.c.load_id == run_id)
+        # pairs whose last assertion moved to another key (a changed row) or was never consolidated
+        orphaned = select(table.c.partnership_key).where(table.c.is_current == True, ~exists().where(  # noqa: E712
+            source_table.c.partnership_key == table.c.partnership_key, source_table.c.is_current == True))  # noqa: E712
+        affected = pd.Series(sorted({*conn.execute(touched).scalars(), *conn.execute(orphaned).scalars()}),
+                             dtype="string")
+        assertions = read_keyed(conn, select(
+            source_table.c.partnership_key, source_table.c.relation_type, source_table.c.start_year,
+            source_table.c.end_year).where(source_table.c.is_current == True),  # noqa: E712
+            source_table.c.partnership_key, affected.tolist())
+        current = read_keyed(conn, select(table.c.partnership_key, table.c.row_hash)
+                             .where(table.c.is_current == True), table.c.partnership_key,  # noqa: E712
+                             affected.tolist())
+        consolidated = consolidate(assertions)
+        if check is not None and len(consolidated):
+            report = check(consolidated, "partnership")
+            if not report.success:
+                failed = [r["expectation"] for r in report.results if not r["success"]]
+                raise QualityGateFailed(f"consolidated partnerships failed {', '.join(failed)}; "
+                                        "partnership versions of this run rolled back")
+        diff = diff_versions(current, consolidated, affected)
+        if len(diff.closes):
+            statement = (update(table)
+                         .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
+                         .values(valid_to=now, is_current=False))
+            conn.execute(statement, [{"key": key} for key in diff.closes])
+        if len(diff.inserts):
+            rows = diff.inserts.assign(valid_from=now, valid_to=None, is_current=True, load_id=run_id)
+            conn.execute(insert(table), records(rows, table))
+        counts.rows_extracted = len(affected)
+        counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = (
+            diff.new, diff.changed, diff.ended)
+        counts.rows_new, counts.rows_changed, counts.rows_ended = diff.new, diff.changed, diff.ended
+        counts.rows_unchanged = len(affected) - diff.new - diff.changed - diff.ended
+        conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id,
+                                                   W.load_run.c.source == CONSOLIDATION))
+                     .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts),
+                             message=f"{len(affected):,} pairs touched by this run recomputed"))
+    return counts
 
 
 def _load_quarantine(conn: Connection, source: str, rejected: pd.DataFrame, run_id: str, now: datetime) -> None:
@@ -313,6 +351,22 @@ def _fit(values: pd.Series, limit: int) -> pd.Series:
 def read_frame(conn: Connection, statement) -> pd.DataFrame:
     result = conn.execute(statement)
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+#: Keys per IN (...) list: under SQLite's and PostgreSQL's parameter limits.
+KEY_BATCH = 5000
+
+
+def read_keyed(conn: Connection, statement, key_column, keys: list) -> pd.DataFrame:
+    """Rows of `statement` (or a whole table) whose key is in `keys`, read in batches: a load reads
+    what it needs, not the table."""
+    if not isinstance(statement, Select):
+        statement = select(statement)
+    frames = [read_frame(conn, statement.where(key_column.in_(keys[i:i + KEY_BATCH])))
+              for i in range(0, len(keys), KEY_BATCH)]
+    if frames:
+        return pd.concat(frames, ignore_index=True)
+    return read_frame(conn, statement.where(false()))
 
 
 def records(frame: pd.DataFrame, table=None, columns: list[str] | None = None) -> list[dict]:

@@ -14,6 +14,9 @@ pytestmark = pytest.mark.flow
 DEFAULT_REPLAY_DIR = str(bundled_recordings())
 
 
+SOURCES = {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections"}
+
+
 def run_flow(url, **kwargs):
     """The flow reads its warehouse from the environment, as on a worker."""
     with pytest.MonkeyPatch.context() as patch:
@@ -75,7 +78,7 @@ def test_second_run_changes_nothing(warehouse_after_two_runs):
                                       after[name].sort_values(columns[:2]).reset_index(drop=True))
     runs = after["load_run"]
     latest = runs[runs["run_id"] == runs.sort_values("started_at")["run_id"].iloc[-1]]
-    assert len(latest) == 3 and (latest["status"] == "loaded").all()
+    assert set(latest["source"]) == {*SOURCES, "consolidate:partnership"} and (latest["status"] == "loaded").all()
     assert (latest["rows_new"] == 0).all() and (latest["rows_changed"] == 0).all() and (latest["rows_ended"] == 0).all()
 
 
@@ -126,7 +129,7 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     assert {"citylinks-run-summary", "citylinks-quality-report"} <= set(artifacts)
     summary = artifacts["citylinks-run-summary"].data
     rows = summary if isinstance(summary, list) else __import__("json").loads(summary)
-    assert {r["source"] for r in rows} == {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections"}
+    assert {r["source"] for r in rows} == {*SOURCES, "consolidate:partnership"}
     assert all(list(r)[:3] == ["source", "status", "reason"] for r in rows)
     report = artifacts["citylinks-quality-report"].data
     assert "ExpectCompoundColumnsToBeUnique" in report and "is_self_pair" in report
@@ -138,7 +141,9 @@ def test_a_source_refused_by_a_gate_keeps_its_real_counts_in_the_audit(tmp_path)
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     state = run_flow(url, mode="replay", sources=["wikidata_twinnings"], max_reject_share=0.0001)
     assert state.is_failed() and "above the 0% threshold" in state.message
-    [row] = tables(url)["load_run"].to_dict("records")
+    runs = tables(url)["load_run"].set_index("source")
+    row = runs.loc["wikidata_twinnings"].to_dict()
     assert row["status"] == "failed" and "failed validation" in row["message"]
+    assert runs.loc["consolidate:partnership", "rows_new"] == 0  # it ran, found nothing to do
     assert (row["rows_extracted"], row["rows_quarantined"], row["rows_new"]) == (5758, 5, 0)
     assert tables(url)["partnership_source"].empty  # nothing written
