@@ -12,7 +12,7 @@ import pycountry
 
 from schemas.records import RELATION_TYPES
 
-MUNICIPALITY_KINDS = ("municipality", "borough", "district", "region", "association")
+MUNICIPALITY_KINDS = ("municipality", "borough", "district", "region", "association", "unincorporated_area")
 #: ISO 3166-1 alpha-2 plus XK (Kosovo, user-assigned but used by the EU and GeoNames).
 ISO2_CODES = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
 #: Earliest year a twinning can plausibly start (Paderborn–Le Mans, 836) and the latest.
@@ -101,5 +101,23 @@ def partnership_suite(today: date | None = None) -> list[Expectation]:
     ]
 
 
+def register_suite() -> list[Expectation]:
+    """An official register's rows: one row per official key, a name, a place in the country."""
+    return [
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "ags"}, meaning="has no AGS"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "ags", "regex": r"^\d{8}$"},
+                    meaning="AGS is not 8 digits"),
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "ags"}, meaning="AGS stated twice"),
+        Expectation("ExpectColumnValuesToNotBeNull", {"column": "name"}, meaning="has no name"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "lat", "min_value": 47.2, "max_value": 55.1},
+                    meaning="centroid latitude outside Germany"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "lon", "min_value": 5.8, "max_value": 15.1},
+                    meaning="centroid longitude outside Germany"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "population", "min_value": 0},
+                    meaning="negative population"),
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 10_000}, row_level=False),
+    ]
+
+
 SUITES = {"partnership_source": partnership_source_suite, "municipality": municipality_suite,
-          "partnership": partnership_suite}
+          "partnership": partnership_suite, "register": register_suite}

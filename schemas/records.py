@@ -70,3 +70,35 @@ PARTNERSHIP_ASSERTION = RecordContract(
 
 #: Relation types, most specific first: when sources disagree about a pair, the first one stated wins.
 RELATION_TYPES = ("partnership", "friendship", "project_partnership", "contact", "unspecified")
+
+
+#: One unit of an official register of municipalities (the German Gemeindeverzeichnis): the
+#: identity authority for its country. `record_key` is the official key (AGS).
+MUNICIPALITY_REGISTER = RecordContract(
+    name="municipality_register",
+    columns={
+        "source": "string",
+        "record_key": "string",
+        "ags": "string",  # Amtlicher Gemeindeschlüssel, 8 digits
+        "name": "string",  # official name without its title ("Halle (Westf.)")
+        "official_name": "string",  # as the register writes it ("Halle (Westf.), Stadt")
+        "title": "string",  # "Stadt", "M", "GKSt", "Hansestadt" …
+        "kind": "string",  # municipality | unincorporated_area
+        "type_code": "string",  # the register's own type code (Textkennzeichen)
+        "land_code": "string",
+        "land": "string",
+        "kreis_code": "string",
+        "kreis": "string",
+        "verband": "string",  # Gemeindeverband (Amt, Verbandsgemeinde …), where one exists
+        "population": "Int64",
+        "area_km2": "Float64",
+        "postcode": "string",
+        "lat": "Float64",
+        "lon": "Float64",
+        "source_url": "string",
+        "extracted_at": "datetime64[ns, UTC]",
+    },
+    primary_key=("source", "record_key"),
+    required=("source", "record_key", "ags", "name", "source_url", "extracted_at"),
+    description="A municipality as its country's official register states it.",
+)

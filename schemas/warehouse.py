@@ -26,8 +26,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-#: One row per municipality identity. `municipality_id` is `gn:<GeoNames id>` when resolved,
-#: else `wd:<QID>` or `nm:<ISO2|XX>:<normalised name>`; unresolved ones are kept and flagged.
+#: One row per municipality identity. `municipality_id` is a surrogate (`m:00000042`) minted once
+#: and never derived from a match result; the evidence that points at it (GeoNames id, QID, AGS,
+#: a name) lives in `municipality_identifier`. An identity found to be another one's duplicate is
+#: kept, with `merged_into` naming the survivor (and a row in `municipality_redirect`).
 municipality = Table(
     "municipality",
     metadata,
@@ -49,6 +51,40 @@ municipality = Table(
     Column("first_load_id", String(64), nullable=False),
     Column("last_load_id", String(64), nullable=False),
     Column("row_hash", String(64), nullable=False),
+    Column("merged_into", String(200), nullable=True,
+           comment="the identity this one was found to duplicate; NULL for live identities"),
+    Column("official_name", Text, nullable=True, comment="as the official register writes it ('Halle (Westf.), Stadt')"),
+    Column("region_name", Text, nullable=True, comment="first-level region from the register (Land)"),
+    Column("district_name", Text, nullable=True, comment="district from the register (Kreis)"),
+    Column("postcode", String(10), nullable=True, comment="postcode of the seat, from the register"),
+)
+
+#: The crosswalk: which evidence points at which identity. Schemes: `ags` (Amtlicher
+#: Gemeindeschlüssel), `geonames`, `wikidata`, `name` (`<ISO2>:<normalised name>` of a place no
+#: gazetteer resolved). Identifiers are re-pointed, never deleted, when identities merge.
+municipality_identifier = Table(
+    "municipality_identifier",
+    metadata,
+    Column("scheme", String(20), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("municipality_id", String(200), nullable=False),
+    Column("method", String(20), nullable=False, comment="how it was attached: the match method, or 'merge'"),
+    Column("score", Float, nullable=True),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False, comment="last attached or re-pointed"),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_municipality_identifier_target", municipality_identifier.c.municipality_id)
+
+#: Identities merged into another: the old id keeps working for whoever stored it.
+municipality_redirect = Table(
+    "municipality_redirect",
+    metadata,
+    Column("from_id", String(200), primary_key=True),
+    Column("to_id", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("redirected_at", DateTime(timezone=True), nullable=False),
+    Column("load_id", String(64), nullable=False),
 )
 
 #: SCD2: one row per version of an undirected partnership (a pair of municipalities).
@@ -135,7 +171,8 @@ quarantine = Table(
     Column("quarantined_at", DateTime(timezone=True), nullable=False),
 )
 
-PUBLIC_TABLES = ("municipality", "partnership", "partnership_source", "load_run", "quarantine")
+PUBLIC_TABLES = ("municipality", "municipality_identifier", "municipality_redirect", "partnership",
+                 "partnership_source", "load_run", "quarantine")
 
 
 # --- row hashes: what counts as a change ------------------------------------------------------

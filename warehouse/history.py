@@ -14,18 +14,23 @@ from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash
 
 MUNICIPALITY_ATTRIBUTES = [
     "geonames_id", "wikidata_qid", "ags", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
-    "population", "match_method", "match_score", "match_status",
+    "population", "match_method", "match_score", "match_status", "official_name", "region_name", "district_name",
+    "postcode",
 ]
 #: Filled from whichever source knows them; never overwritten by a missing value.
-MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags"]
+MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags", "official_name", "region_name", "district_name", "postcode"]
 MUNICIPALITY_DTYPES = {
     "municipality_id": "string", "geonames_id": "Int64", "wikidata_qid": "string", "ags": "string",
     "name": "string", "kind": "string", "country_code": "string", "admin1_code": "string", "latitude": "Float64",
     "longitude": "Float64", "population": "Int64", "match_method": "string", "match_score": "Float64",
-    "match_status": "string",
+    "match_status": "string", "official_name": "string", "region_name": "string", "district_name": "string",
+    "postcode": "string",
 }
 MUNICIPALITY_MATCH = ["geonames_id", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
                       "population", "match_method", "match_score", "match_status"]
+#: Evidence that decides a municipality's attributes whatever a gazetteer match scored: the
+#: official register, and a maintainer's curated decision.
+AUTHORITATIVE_METHODS = ("override", "register")
 
 
 @dataclass
@@ -104,11 +109,13 @@ def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame, affected: p
 def merge_municipalities(existing: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows to insert, rows to update) for the `municipality` table.
 
-    Identifiers (QID, AGS) fill gaps from any source; the match itself is replaced only by a
-    better-scored one, so two sources resolving the same place differently don't flip-flop.
+    Identifiers (QID, AGS) and register attributes fill gaps from any source; the match itself is
+    replaced only by a better-scored one, so two sources resolving the same place differently
+    don't flip-flop — except that the register and curated overrides always decide, whatever a
+    gazetteer match scored.
     """
-    incoming = typed(incoming, MUNICIPALITY_DTYPES).drop_duplicates("municipality_id")
-    existing = typed(existing, MUNICIPALITY_DTYPES)
+    incoming = typed(_with_attributes(incoming), MUNICIPALITY_DTYPES).drop_duplicates("municipality_id")
+    existing = typed(_with_attributes(existing), MUNICIPALITY_DTYPES)
     inserts = incoming[~incoming["municipality_id"].isin(existing["municipality_id"])].copy()
     inserts["row_hash"] = row_hash(inserts, MUNICIPALITY_ATTRIBUTES)
     old = existing.set_index("municipality_id")
@@ -119,13 +126,21 @@ def merge_municipalities(existing: pd.DataFrame, incoming: pd.DataFrame) -> tupl
     merged = old[MUNICIPALITY_ATTRIBUTES].copy()
     for column in MUNICIPALITY_IDENTIFIERS:
         merged[column] = old[column].where(old[column].notna(), new[column])
-    better = new["match_score"].astype(float) > old["match_score"].astype(float)
+    authoritative = new["match_method"].isin(AUTHORITATIVE_METHODS).fillna(False).astype(bool)
+    held = old["match_method"].isin(AUTHORITATIVE_METHODS).fillna(False).astype(bool)
+    better = authoritative | (~held & (new["match_score"].astype(float) > old["match_score"].astype(float)))
     for column in MUNICIPALITY_MATCH:
         merged[column] = old[column].where(~better, new[column])
     merged = merged.reset_index()
     merged["row_hash"] = row_hash(merged, MUNICIPALITY_ATTRIBUTES)
     updates = merged[merged["row_hash"].values != old["row_hash"].values]
     return inserts, updates
+
+
+def _with_attributes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Attributes a frame does not carry (a partnership source knows no Kreis) as missing."""
+    missing = [c for c in MUNICIPALITY_ATTRIBUTES if c not in frame.columns]
+    return frame.assign(**{c: pd.NA for c in missing}) if missing else frame
 
 
 def typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:

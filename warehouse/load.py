@@ -15,11 +15,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, Select, and_, bindparam, create_engine, event, exists, false, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
-from warehouse.history import consolidate, diff_assertions, diff_versions, keys_ending, merge_municipalities
+from schemas.warehouse import ASSERTION_TRACKED, row_hash
+from warehouse.crosswalk import assign_identities, pair_key
+from warehouse.history import consolidate, diff_assertions, diff_versions, keys_ending
+from warehouse.rows import read_frame, read_keyed, records  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ class LoadCounts:
     partnerships_ended: int = 0
     municipalities_new: int = 0
     municipalities_changed: int = 0
+    municipalities_merged: int = 0
+    identity_conflicts: int = 0
 
 
 def make_engine(url: str) -> Engine:
@@ -84,6 +89,8 @@ def check_reachable(engine: Engine) -> None:
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The tables of revision 0001: a warehouse holding them without `alembic_version` predates migrations.
+INITIAL_TABLES = ("municipality", "partnership", "partnership_source", "load_run", "quarantine")
 
 
 def create_schema(engine: Engine) -> None:
@@ -101,7 +108,7 @@ def create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         tables = set(inspect(conn).get_table_names())
-        if "alembic_version" not in tables and set(W.PUBLIC_TABLES) <= tables:
+        if "alembic_version" not in tables and set(INITIAL_TABLES) <= tables:
             command.stamp(config, "0001")
         command.upgrade(config, "head")
 
@@ -179,19 +186,66 @@ def load_source(
     """
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
+    table = W.partnership_source
     with engine.begin() as conn:
         existing = read_frame(conn, select(
-            W.partnership_source.c.record_key, W.partnership_source.c.row_hash, W.partnership_source.c.is_current,
-        ).where(W.partnership_source.c.source == source))
+            table.c.record_key, table.c.row_hash, table.c.is_current, table.c.partnership_key, table.c.raw_name_a,
+            table.c.raw_name_b).where(table.c.source == source))
         _refuse_shrink(source, existing, assertions, max_shrink)
 
-        counts.municipalities_new, counts.municipalities_changed = _load_municipalities(conn, municipalities, run_id)
+        ids, identity = assign_identities(conn, municipalities=municipalities, moves=_moves(existing, assertions),
+                                          run_id=run_id, now=boundary)
+        counts.municipalities_new, counts.municipalities_changed = identity.minted, identity.changed
+        counts.municipalities_merged, counts.identity_conflicts = identity.merged, identity.conflicts
+        assertions, one_place = _with_identities(assertions, ids)
+        if identity.merged:  # merged identities re-keyed some of this source's rows: compare with those
+            existing = read_frame(conn, select(table.c.record_key, table.c.row_hash, table.c.is_current)
+                                  .where(table.c.source == source))
         _load_assertions(conn, source, existing, assertions, boundary, run_id, counts)
+        rejected = pd.concat([rejected, one_place], ignore_index=True) if len(one_place) else rejected
         counts.rows_quarantined = len(rejected)
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
     return counts
+
+
+def _moves(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
+    """Source rows still written the same way, with the identities they named (from the stored
+    pair key) and the evidence keys they carry now: how a placeholder identity is found to be a
+    known place when the resolver improves."""
+    columns = ["old_1", "old_2", "key_a", "key_b"]
+    if existing.empty or incoming.empty:
+        return pd.DataFrame({c: [] for c in columns}, dtype="string")
+    merged = incoming.merge(existing[existing["is_current"].astype(bool)], on="record_key", suffixes=("", "_old"))
+    same = pd.Series(True, index=merged.index)
+    for side in ("a", "b"):
+        same &= (merged[f"raw_name_{side}"].astype("string") == merged[f"raw_name_{side}_old"].astype("string")).fillna(False)
+    merged = merged[same.astype(bool)]
+    olds = merged["partnership_key_old"].astype("string").str.split("|", n=1, expand=True)
+    if olds.empty:
+        return pd.DataFrame({c: [] for c in columns}, dtype="string")
+    return pd.DataFrame({"old_1": olds[0], "old_2": olds[1], "key_a": merged["municipality_a_id"],
+                         "key_b": merged["municipality_b_id"]}).astype("string").dropna().drop_duplicates()
+
+
+def _with_identities(assertions: pd.DataFrame, ids: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Staged rows name sides by evidence key; stored rows by identity. Returns (rows, rows whose
+    two sides turned out to be one identity — for quarantine)."""
+    out = assertions.copy()
+    for side in ("a", "b"):
+        column = f"municipality_{side}_id"
+        mapped = out[column].map(ids)
+        if mapped.isna().any():  # a bug, not bad input: staging hands over an identity for every side
+            raise RuntimeError(f"{int(mapped.isna().sum())} staged sides have no identity "
+                               f"(e.g. {out.loc[mapped.isna(), column].iloc[0]!r})")
+        out[column] = mapped.astype("string")
+    out["partnership_key"] = pair_key(out["municipality_a_id"], out["municipality_b_id"])
+    out["row_hash"] = row_hash(out, ASSERTION_TRACKED)
+    same = (out["municipality_a_id"] == out["municipality_b_id"]).to_numpy(dtype=bool)
+    one_place = out[same].assign(reject_reason="identity: both sides are one municipality ("
+                                 + out.loc[same, "municipality_a_id"] + ") since identities were merged")
+    return out[~same].reset_index(drop=True), one_place
 
 
 def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame, max_shrink: float) -> None:
@@ -203,23 +257,6 @@ def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame
             f"(more than {max_shrink:.0%}; this run brings {len(assertions):,} valid rows, "
             f"{len(assertions) - (current - ending):,} of them under keys the warehouse does not hold). Nothing "
             f"was written. If the source really changed that much, rerun with a higher --max-shrink.")
-
-
-def _load_municipalities(conn: Connection, incoming: pd.DataFrame, run_id: str) -> tuple[int, int]:
-    ids = incoming["municipality_id"].dropna().unique().tolist() if len(incoming) else []
-    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id, ids)
-    inserts, updates = merge_municipalities(existing, incoming)
-    if len(inserts):
-        rows = inserts.assign(first_load_id=run_id, last_load_id=run_id)
-        conn.execute(insert(W.municipality), records(rows, W.municipality))
-    if len(updates):
-        columns = [c for c in updates.columns if c in W.municipality.c and c != "municipality_id"]
-        statement = (update(W.municipality)
-                     .where(W.municipality.c.municipality_id == bindparam("key"))
-                     .values({c: bindparam(c) for c in [*columns, "last_load_id"]}))
-        rows = updates.assign(last_load_id=run_id).rename(columns={"municipality_id": "key"})
-        conn.execute(statement, records(rows, None, [*columns, "last_load_id", "key"]))
-    return len(inserts), len(updates)
 
 
 def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts: LoadCounts) -> None:
@@ -346,42 +383,6 @@ def _fit(values: pd.Series, limit: int) -> pd.Series:
     whatever it holds."""
     values = values.str.replace("\x00", "", regex=False)
     return values.where(values.str.len().fillna(0) <= limit, values.str.slice(0, limit - 1) + "…")
-
-
-def read_frame(conn: Connection, statement) -> pd.DataFrame:
-    result = conn.execute(statement)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-#: Keys per IN (...) list: under SQLite's and PostgreSQL's parameter limits.
-KEY_BATCH = 5000
-
-
-def read_keyed(conn: Connection, statement, key_column, keys: list) -> pd.DataFrame:
-    """Rows of `statement` (or a whole table) whose key is in `keys`, read in batches: a load reads
-    what it needs, not the table."""
-    if not isinstance(statement, Select):
-        statement = select(statement)
-    frames = [read_frame(conn, statement.where(key_column.in_(keys[i:i + KEY_BATCH])))
-              for i in range(0, len(keys), KEY_BATCH)]
-    if frames:
-        return pd.concat(frames, ignore_index=True)
-    return read_frame(conn, statement.where(false()))
-
-
-def records(frame: pd.DataFrame, table=None, columns: list[str] | None = None) -> list[dict]:
-    """DataFrame rows as DB-API parameters: plain Python scalars, None for missing."""
-    columns = columns or [c for c in frame.columns if c in table.c]
-    out = frame[columns].astype(object)
-    out = out.where(out.notna(), None)
-    rows = out.to_dict("records")
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, pd.Timestamp):
-                row[key] = value.to_pydatetime()
-            elif hasattr(value, "item") and not isinstance(value, (str, bytes)):
-                row[key] = value.item()  # numpy scalar → Python
-    return rows
 
 
 def counts_dict(counts: LoadCounts) -> dict:

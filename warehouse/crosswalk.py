@@ -1,0 +1,195 @@
+"""Load layer for identities: evidence keys → surrogate municipality ids, inside a source's load.
+
+Executes `warehouse.identities.assign` against `municipality_identifier`: attaches new
+identifiers, mints identities, merges placeholder identities into the place they turned out to
+be (recording a redirect) and re-keys the provenance and partnership rows of merged identities,
+keeping each partnership's history: a merge changes who a row is about, not the facts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from schemas import warehouse as W
+from warehouse.history import merge_municipalities
+from warehouse.identities import Assignment, assign, evidence_identifiers, id_number, remap
+from warehouse.rows import read_frame, read_keyed, records
+
+KEY_BATCH = 5000
+
+
+@dataclass
+class IdentityCounts:
+    minted: int = 0
+    changed: int = 0
+    identifiers_new: int = 0
+    identifiers_repointed: int = 0
+    merged: int = 0
+    conflicts: int = 0
+
+
+def assign_identities(conn: Connection, *, municipalities: pd.DataFrame, moves: pd.DataFrame, run_id: str,
+                      now: datetime) -> tuple[dict[str, str], IdentityCounts]:
+    """Evidence key → municipality_id for one source's staged identities, written in `conn`'s
+    transaction. `moves`: see `warehouse.identities.assign`."""
+    evidence = evidence_identifiers(municipalities)
+    old_ids = pd.concat([moves["old_1"], moves["old_2"]]).dropna().unique().tolist() if len(moves) else []
+    known = _known_identifiers(conn, evidence, old_ids)
+    next_number = id_number(conn.execute(select(func.max(W.municipality.c.municipality_id))
+                                         .where(W.municipality.c.municipality_id.like("m:%"))).scalar()) + 1
+    result = assign(evidence, known, next_number, moves)
+    counts = IdentityCounts(conflicts=len(result.conflicts))
+    _write_identifiers(conn, result, evidence, municipalities, run_id, now, counts)
+    counts.minted, counts.changed = _write_municipalities(conn, result, municipalities, run_id)
+    if result.redirects:
+        _merge(conn, result, run_id, now)
+        counts.merged = len(result.redirects)
+    return result.ids, counts
+
+
+def _known_identifiers(conn: Connection, evidence: pd.DataFrame, old_ids: list[str]) -> pd.DataFrame:
+    table = W.municipality_identifier
+    frames = []
+    for scheme, values in evidence.groupby("scheme")["value"]:
+        frames.append(read_keyed(conn, select(table.c.scheme, table.c.value, table.c.municipality_id)
+                                 .where(table.c.scheme == scheme), table.c.value, values.unique().tolist()))
+    frames.append(read_keyed(conn, select(table.c.scheme, table.c.value, table.c.municipality_id),
+                             table.c.municipality_id, old_ids))
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["scheme", "value"])
+
+
+def _write_identifiers(conn, result: Assignment, evidence, municipalities, run_id, now, counts) -> None:
+    table = W.municipality_identifier
+    if len(result.attached):
+        how = municipalities[["municipality_id", "match_method", "match_score"]].rename(
+            columns={"municipality_id": "key"}).drop_duplicates("key")
+        first = evidence.merge(how, on="key").drop_duplicates(["scheme", "value"])
+        rows = result.attached.merge(first[["scheme", "value", "match_method", "match_score"]],
+                                     on=["scheme", "value"], how="left")
+        rows["method"] = rows["method"].where(rows["method"] == "merge", rows["match_method"].fillna("evidence"))
+        rows = rows.rename(columns={"match_score": "score"}).assign(first_seen=now, changed_at=now, load_id=run_id)
+        conn.execute(insert(table), records(rows, table))
+        counts.identifiers_new = len(rows)
+    if len(result.repointed):
+        statement = (update(table).where(table.c.scheme == bindparam("k_scheme"), table.c.value == bindparam("k_value"))
+                     .values(municipality_id=bindparam("municipality_id"), method="merge", changed_at=now,
+                             load_id=run_id))
+        rows = result.repointed.rename(columns={"scheme": "k_scheme", "value": "k_value"})
+        conn.execute(statement, records(rows, None, ["k_scheme", "k_value", "municipality_id"]))
+        counts.identifiers_repointed = len(rows)
+
+
+def _write_municipalities(conn, result: Assignment, municipalities: pd.DataFrame, run_id: str) -> tuple[int, int]:
+    """Attributes per identity: of several keys now pointing at one identity, the best match."""
+    incoming = municipalities.assign(municipality_id=municipalities["municipality_id"].map(result.ids))
+    incoming = incoming.assign(_resolved=incoming["geonames_id"].notna()).sort_values(
+        ["municipality_id", "_resolved", "match_score"], ascending=[True, False, False], kind="stable")
+    incoming = incoming.drop(columns="_resolved").drop_duplicates("municipality_id")
+    ids = incoming["municipality_id"].tolist()
+    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id, ids)
+    inserts, updates = merge_municipalities(existing.drop(columns=["merged_into"], errors="ignore"), incoming)
+    if len(inserts):
+        conn.execute(insert(W.municipality), records(inserts.assign(first_load_id=run_id, last_load_id=run_id),
+                                                     W.municipality))
+    if len(updates):
+        columns = [c for c in updates.columns if c in W.municipality.c and c != "municipality_id"]
+        statement = (update(W.municipality).where(W.municipality.c.municipality_id == bindparam("key"))
+                     .values({c: bindparam(c) for c in [*columns, "last_load_id"]}))
+        rows = updates.assign(last_load_id=run_id).rename(columns={"municipality_id": "key"})
+        conn.execute(statement, records(rows, None, [*columns, "last_load_id", "key"]))
+    return len(inserts), len(updates)
+
+
+def _merge(conn: Connection, result: Assignment, run_id: str, now: datetime) -> None:
+    """Record the redirects and move every row that named a merged identity to its survivor."""
+    redirects = result.redirects
+    final = {old: remap(pd.Series([old]), redirects).iloc[0] for old in redirects}
+    conn.execute(insert(W.municipality_redirect), [
+        {"from_id": old, "to_id": new, "reason": result.reasons.get(old, "merged")[:2000], "redirected_at": now,
+         "load_id": run_id} for old, new in final.items()])
+    statement = (update(W.municipality).where(W.municipality.c.municipality_id == bindparam("key"))
+                 .values(merged_into=bindparam("merged_into"), last_load_id=run_id))
+    conn.execute(statement, [{"key": old, "merged_into": new} for old, new in final.items()])
+    conn.execute(update(W.municipality_redirect).where(W.municipality_redirect.c.to_id == bindparam("old"))
+                 .values(to_id=bindparam("new")), [{"old": old, "new": new} for old, new in final.items()])
+    _rekey_provenance(conn, final, run_id, now)
+    _rekey_partnerships(conn, final, now)
+
+
+def _rows_naming(conn: Connection, table, ids: list[str]) -> pd.DataFrame:
+    frames = [read_frame(conn, select(table).where(or_(table.c.municipality_a_id.in_(ids[i:i + KEY_BATCH]),
+                                                       table.c.municipality_b_id.in_(ids[i:i + KEY_BATCH]))))
+              for i in range(0, len(ids), KEY_BATCH)]
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.drop_duplicates([c.name for c in table.primary_key.columns])
+
+
+def _provenance_naming(conn: Connection, ids: list[str]) -> pd.DataFrame:
+    """Provenance rows whose pair key names one of `ids` (the key is '<id>|<id>', ids sorted)."""
+    table = W.partnership_source
+    frames = [read_frame(conn, select(table).where(or_(table.c.partnership_key.startswith(f"{mid}|", autoescape=True),
+                                                       table.c.partnership_key.endswith(f"|{mid}", autoescape=True))))
+              for mid in ids]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(["source", "record_key"])
+
+
+def _rekey_provenance(conn: Connection, final: dict[str, str], run_id: str, now: datetime) -> None:
+    """Provenance rows of merged identities: new pair key; `load_id` = this run, so the end-of-run
+    consolidation recomputes their pairs."""
+    from schemas.warehouse import ASSERTION_TRACKED, row_hash
+
+    table = W.partnership_source
+    rows = _provenance_naming(conn, list(final))
+    if rows.empty:
+        return
+    sides = rows["partnership_key"].str.split("|", n=1, expand=True)
+    rows["partnership_key"] = pair_key(remap(sides[0].astype("string"), final), remap(sides[1].astype("string"), final))
+    rows = rows.astype({"start_year": "Int64", "end_year": "Int64"})
+    rows["row_hash"] = row_hash(rows, ASSERTION_TRACKED)
+    columns = ["partnership_key", "row_hash"]
+    statement = (update(table).where(table.c.source == bindparam("k_source"), table.c.record_key == bindparam("k_record"))
+                 .values({**{c: bindparam(c) for c in columns}, "load_id": run_id, "changed_at": now}))
+    conn.execute(statement, records(rows.rename(columns={"source": "k_source", "record_key": "k_record"}), None,
+                                    [*columns, "k_source", "k_record"]))
+
+
+def _rekey_partnerships(conn: Connection, final: dict[str, str], now: datetime) -> None:
+    """Every version of a pair with a merged side moves to the survivor's pair, valid_from kept.
+    Where the survivor's pair already has a current version, the older one stays current and
+    the other is closed now; two versions of one pair opened at the same instant are one."""
+    from schemas.warehouse import PARTNERSHIP_VERSIONED, row_hash
+
+    table = W.partnership
+    rows = _rows_naming(conn, table, list(final))
+    if rows.empty:
+        return
+    rows["_old_key"] = rows["partnership_key"]
+    low, high = (remap(rows[f"municipality_{s}_id"].astype("string"), final) for s in ("a", "b"))
+    rows["municipality_a_id"], rows["municipality_b_id"] = low.where(low <= high, high), high.where(low <= high, low)
+    rows["partnership_key"] = pair_key(rows["municipality_a_id"], rows["municipality_b_id"])
+    rows = rows.astype({"start_year": "Int64", "end_year": "Int64"})
+    rows["row_hash"] = row_hash(rows, PARTNERSHIP_VERSIONED)
+    survivors = read_keyed(conn, select(table).where(table.c.is_current == True),  # noqa: E712
+                           table.c.partnership_key, rows["partnership_key"].unique().tolist())
+    survivors["_old_key"] = survivors["partnership_key"]
+    both = pd.concat([rows, survivors], ignore_index=True) if len(survivors) else rows
+    statement = delete(table).where(table.c.partnership_key == bindparam("k"), table.c.valid_from == bindparam("v"))
+    conn.execute(statement, [{"k": k, "v": v} for k, v in zip(both["_old_key"], both["valid_from"])])
+    both["_instant"] = pd.to_datetime(both["valid_from"], utc=True)
+    both = both.sort_values(["partnership_key", "_instant", "is_current"], ascending=[True, True, False], kind="stable")
+    both = both.drop_duplicates(["partnership_key", "_instant"])
+    current = both["is_current"].astype(bool)
+    later = current & both["partnership_key"].where(current).duplicated() & current
+    both.loc[later, "is_current"] = False
+    both.loc[later, "valid_to"] = now
+    conn.execute(insert(table), records(both, table))
+
+
+def pair_key(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Undirected pair key: the two ids sorted, joined by '|'."""
+    a, b = a.astype("string"), b.astype("string")
+    return (a.where(a <= b, b) + "|" + b.where(a <= b, a)).astype("string")
