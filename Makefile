@@ -31,6 +31,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_identity_gold.py
 	$(BIN)/python bench/bench_resolver.py
 	$(BIN)/python bench/bench_pipeline.py
 

@@ -3,11 +3,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from extractors import twincities_dataset, wikidata_twinnings, wikipedia_twinning_sections
+from extractors import (
+    destatis_municipalities,
+    german_partnerships_2015,
+    twincities_dataset,
+    wikidata_twinnings,
+    wikipedia_twinning_sections,
+)
 
+#: Registers first: the other sources' German sides are resolved against them.
 SOURCES: dict[str, ModuleType] = {
     module.SOURCE.name: module
-    for module in (wikidata_twinnings, twincities_dataset, wikipedia_twinning_sections)
+    for module in (destatis_municipalities, wikidata_twinnings, twincities_dataset, wikipedia_twinning_sections,
+                   german_partnerships_2015)
 }
 
 

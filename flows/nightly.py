@@ -25,10 +25,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from extractors import registry
 from extractors.base import SourceError
 from extractors.http import FetchError, HttpClient
-from flows import settings
+from flows import domains, settings
 from flows.gazetteer import gazetteer
 from flows.report import counts_in_words, describe_error, quality_markdown, summary_rows
-from schemas.records import PARTNERSHIP_ASSERTION
 from warehouse import load as wh
 from warehouse.lock import WarehouseBusy, exclusive_run
 
@@ -82,18 +81,18 @@ def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -
 
 
 @task(name="stage", cache_policy=NO_CACHE)
-def stage(records: list[dict]):
-    from transforms.staging import stage as stage_frame
-
+def stage(records: list[dict], source: str, register=None):
+    """`register`: the official municipalities (from the warehouse), for the German sides."""
     logger = get_run_logger()
-    frame = PARTNERSHIP_ASSERTION.to_frame(records)
-    source = str(frame["source"].iloc[0]) if len(frame) else "?"
+    module = registry.get(source)
+    frame = module.SOURCE.contract.to_frame(records)
     logger.info("%s: staging %s rows (names, countries, identities, quality gate)", source, f"{len(frame):,}")
     places, index = gazetteer()  # shared by the concurrent stage tasks, built once (and kept on disk)
-    staged = stage_frame(frame, places=places, index=index,
-                         progress=lambda message: logger.info("%s: %s", source, message))
+    staged = domains.of(module).stage(frame, places=places, index=index, register=register,
+                                      progress=lambda message: logger.info("%s: %s", source, message))
     logger.info("%s: staged %s rows, %s to quarantine, %s exact duplicates", source,
-                f"{len(staged.assertions):,}", f"{len(staged.rejected):,}", f"{staged.duplicates_collapsed:,}")
+                f"{staged.rows_extracted - len(staged.rejected) - staged.duplicates_collapsed:,}",
+                f"{len(staged.rejected):,}", f"{staged.duplicates_collapsed:,}")
     return staged
 
 
@@ -112,12 +111,9 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
         table_failures = [f for q in staged.quality for f in q.table_failures]
         if table_failures:
             raise SourceError(f"{staged.source}: quality gate failed: " + "; ".join(table_failures))
-        logger.info("%s: loading %s rows into the warehouse (one transaction)", staged.source,
-                    f"{len(staged.assertions):,}")
-        counts = wh.load_source(engine, run_id=run_id, source=staged.source, assertions=staged.assertions,
-                                municipalities=staged.municipalities, rejected=staged.rejected,
-                                rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed,
-                                max_shrink=max_shrink, now=boundary)
+        logger.info("%s: loading into the warehouse (one transaction)", staged.source)
+        domain = domains.of(registry.get(staged.source))
+        counts = domain.load(engine, staged, run_id=run_id, max_shrink=max_shrink, now=boundary)
         counts = wh.counts_dict(counts)
         logger.info("%s loaded: %s", staged.source, counts_in_words(counts))
         return counts
@@ -253,21 +249,22 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
     for name in names:
         wh.start_run(engine, run_id, name, started)
 
-    extracted, staged_futures = {}, {}
+    extracted = {}
     # A recording answers the same every time: no fetch retries in replay mode.
     retries = {"retries": 0} if mode == "replay" or not retry_delays else \
         {"retries": len(retry_delays), "retry_delay_seconds": retry_delays}
     for name in names:
         extracted[name] = extract.with_options(name=f"extract-{name}", **retries).submit(
             name, mode, recordings, options.get(name, {}))
-        staged_futures[name] = stage.with_options(name=f"stage-{name}").submit(extracted[name])
 
     outcomes, quality, rejected = [], {}, {}
-    for name in names:  # loads one after another, all at the run's one boundary time
+
+    def load_one(name, staged_future):
+        """Loads one after another, all at the run's one boundary time."""
         staged = None
         try:
             extracted[name].result()  # raises the source's own error, not "upstream failed"
-            staged = staged_futures[name].result()
+            staged = staged_future.result()
             quality[name], rejected[name] = staged.quality, staged.rejected
             counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink,
                                                              started)
@@ -278,6 +275,18 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
             counts = _refused_counts(staged) if staged is not None else None
             wh.fail_run(engine, run_id, name, message, counts)
             outcomes.append(SourceOutcome(name, "failed", message, wh.counts_dict(counts) if counts else {}))
+
+    first = [n for n in names if domains.of(registry.get(n)).first]
+    for name in first:  # official registers: loaded before the others resolve their sides
+        load_one(name, stage.with_options(name=f"stage-{name}").submit(extracted[name], name))
+    register = wh.read_register(engine)  # this run's register if it loaded, else the last one
+    if first or len(register):
+        logger.info("official register: %s municipalities for resolving German sides", f"{len(register):,}")
+    rest = [n for n in names if n not in first]
+    staged_futures = {name: stage.with_options(name=f"stage-{name}").submit(extracted[name], name, register)
+                      for name in rest}
+    for name in rest:
+        load_one(name, staged_futures[name])
     outcomes.append(_consolidate(engine, url, run_id, started))
     return outcomes, quality, rejected
 

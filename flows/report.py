@@ -21,7 +21,7 @@ def counts_in_words(counts: dict) -> str:
     head = f"{counts.get('rows_extracted', 0):,} extracted: "
     body = ", ".join(f"{counts.get(key, 0):,} {word}" for key, word in COUNT_WORDS[1:])
     tail = ""
-    if "partnerships_new" in counts:
+    if any(counts.get(k) for k in ("partnerships_new", "partnerships_changed", "partnerships_ended")):
         tail = (f"; partnerships {counts.get('partnerships_new', 0):,} new, "
                 f"{counts.get('partnerships_changed', 0):,} changed, {counts.get('partnerships_ended', 0):,} ended")
     return head + body + tail

@@ -15,7 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from extractors import twincities_dataset, wikidata_twinnings, wikipedia_twinning_sections  # noqa: E402
+from extractors import german_partnerships_2015, twincities_dataset, wikidata_twinnings, wikipedia_twinning_sections  # noqa: E402,E501
+from extractors.destatis_municipalities import SOURCE as DESTATIS  # noqa: E402
+
+#: Where the bundled copy of the register was taken from (the CSV a project derived from Destatis' XLSX).
+DESTATIS_COPY = ("https://raw.githubusercontent.com/grundeinkommensbuero/backend/dbb05dba5237/utils/analyseData/"
+                 "recentMunicipalityData/data/AuszugGV4QAktuell.csv")
 from extractors.http import add_recording  # noqa: E402
 
 TARGET = ROOT / "recordings" / "bundled"
@@ -38,6 +43,19 @@ def main(fixtures: Path) -> None:
                   note="github.com/Hekman/twincities app/public/twin_cities.csv @ 84ebdec26ee6. MIT; "
                        "content from Wikipedia CC BY-SA 4.0.")
 
+    add_recording(TARGET, "GET", DESTATIS_COPY,
+                  (fixtures / "destatis/gemeindeverzeichnis_auszug_gv4q_2020.csv").read_bytes(),
+                  headers={"content-type": "text/plain; charset=utf-8"}, recorded_at="2021-01-15T00:00:00Z",
+                  note="Destatis GV-ISys quarterly extract (Gebietsstand 31.12.2020) as CSV, saved from the XLSX "
+                       "by github.com/grundeinkommensbuero/backend @ dbb05dba5237. © Statistisches Bundesamt "
+                       "(Destatis), dl-de/by-2-0.")
+
+    add_recording(TARGET, "GET", german_partnerships_2015.URL,
+                  (fixtures / "german_partnerships/partnerstaedte_rgre_categories_2015.csv").read_bytes(),
+                  headers={"content-type": "text/plain; charset=utf-8"}, recorded_at="2015-06-18T00:00:00Z",
+                  note="github.com/muenchdo/TwinTowns data/data/partnerstaedte_final.csv @ 6144481b3684: 7,137 "
+                       "partnerships of German municipalities with RGRE categories. Repository MIT; facts.")
+
     titles = {"Toronto": "enwiki_Toronto_2015-03.wikitext", "Bodmin": "enwiki_Bodmin_2017-08.wikitext"}
     recorded = {"Toronto": "2015-03-01T00:00:00Z", "Bodmin": "2017-08-01T00:00:00Z"}
     for title, filename in titles.items():
@@ -51,7 +69,8 @@ def main(fixtures: Path) -> None:
                       note=f"real enwiki wikitext of {title} (github.com/spencermountain/wtf_wikipedia "
                            f"tests/cache), wrapped in the action=parse envelope. CC BY-SA.")
     (TARGET / "options.json").write_text(json.dumps(
-        {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True}}, indent=2) + "\n")
+        {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True},
+         DESTATIS.name: {"url": DESTATIS_COPY}}, indent=2) + "\n")
     print(f"bundled recordings written to {TARGET}")
 
 

@@ -50,6 +50,8 @@ PARTNERSHIP_ASSERTION = RecordContract(
         "a_geonames_id": "Int64",  # when the source itself states it (Wikidata P1566)
         "a_lat": "Float64",
         "a_lon": "Float64",
+        "a_region": "string",  # first-level region as written (a German Land), where the source states it
+        "a_postcode": "string",  # postcode of side A, where the source states it
         "b_name": "string",
         "b_country": "string",
         "b_qid": "string",

@@ -57,6 +57,8 @@ municipality = Table(
     Column("region_name", Text, nullable=True, comment="first-level region from the register (Land)"),
     Column("district_name", Text, nullable=True, comment="district from the register (Kreis)"),
     Column("postcode", String(10), nullable=True, comment="postcode of the seat, from the register"),
+    Column("candidates", Text, nullable=True,
+           comment="where ambiguous: the candidate places ('ags:…' official, 'gn:…' gazetteer), ';'-separated"),
 )
 
 #: The crosswalk: which evidence points at which identity. Schemes: `ags` (Amtlicher

@@ -77,3 +77,9 @@ def test_a_placeholder_whose_rows_go_to_several_places_stays():
 
 def test_id_numbers():
     assert id_number("m:00000042") == 42 and id_number(None) == 0 and id_number("gn:5") == 0
+
+
+def test_a_geonames_id_arriving_as_a_float_is_the_same_identifier():
+    frame = pd.DataFrame({"municipality_id": ["ags:05315000"], "geonames_id": [2886242.0], "wikidata_qid": [None],
+                          "ags": ["05315000"]})
+    assert ("geonames", "2886242") in set(map(tuple, evidence_identifiers(frame)[["scheme", "value"]].to_numpy()))

@@ -46,6 +46,11 @@ _OVERRIDES: dict[str, str] = {
     "palastina": "PS",
     "mazedonien": "MK",
     "elfenbeinkuste": "CI",
+    # abbreviations and misspellings of a 2015 German partnership list (german_partnerships_2015)
+    "tschech republik": "CZ",
+    "slow republik": "SK",
+    "philipinen": "PH",
+    "palastinensische autonomiebehorde": "PS",
     "republika chinska": "TW",
     # "UK"/"EL" are ISO "exceptionally reserved" codes (UK for GB, EL for Greece in EU
     # sources such as EU Funding & Tenders); pycountry has only assigned codes.

@@ -96,15 +96,16 @@ def dedupe(frame: pd.DataFrame, key: tuple[str, ...] = ("source", "record_key"))
 
 
 def municipality_ids(resolved: pd.DataFrame, names: pd.Series, qids: pd.Series) -> pd.Series:
-    """The identity key: the GeoNames id when resolved; else country + normalised name, so that
-    sources naming the same unresolved place meet; else (no country known) the Wikidata QID."""
+    """The evidence key: the GeoNames id when resolved; else the Wikidata QID the source states
+    (one item is one place: two Falkensteins with their QIDs stay two); else country +
+    normalised name, so that sources naming the same unresolved place meet."""
     geonames = resolved["geonames_id"]
     by_gn = "gn:" + geonames.astype("string")
     country = resolved["country_code"].astype("string")
     by_name = "nm:" + country + ":" + normalise_name(names.astype("string"))
     by_qid = "wd:" + qids.astype("string")
     by_name_anywhere = "nm:XX:" + normalise_name(names.astype("string"))
-    fallback = by_name.where(country.notna(), by_qid.where(qids.notna(), by_name_anywhere))
+    fallback = by_qid.where(qids.notna(), by_name.where(country.notna(), by_name_anywhere))
     return by_gn.where(geonames.notna(), fallback).astype("string")
 
 

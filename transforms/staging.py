@@ -16,6 +16,7 @@ from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from transforms import partnerships as P
 from transforms.identity import resolve
 from transforms.quality import QualityReport, validate
+from transforms.registers import OfficialRegister
 from transforms.storable import shorten, violations
 
 #: Prefix of reasons for rows the source states correctly but that could not be given two
@@ -58,10 +59,13 @@ class StagedSource:
         return len(self.assertions) + len(self.rejected) + self.duplicates_collapsed == self.rows_extracted
 
 
-def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
+def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame, register: pd.DataFrame | None = None,
           progress: Callable[[str], None] | None = None) -> StagedSource:
-    """`progress` receives a few lines in words while the (slow) resolution runs."""
+    """`register`: the official municipalities (see `transforms.registers`), which decide German
+    sides before the gazetteer does; `progress` receives a few lines in words while the (slow)
+    resolution runs."""
     say = progress or (lambda message: None)
+    official = OfficialRegister(register) if register is not None and len(register) else None
     source = str(raw["source"].iloc[0]) if len(raw) else ""
     rows_extracted = len(raw)
     cleaned = P.clean(raw)
@@ -75,7 +79,7 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
     ok = ok.reset_index(drop=True)
     sides = {}
     for side in ("a", "b"):
-        sides[side] = _resolve_side(ok, side, places, index)
+        sides[side] = _resolve_side(ok, side, places, index, official)
         status = sides[side]["match_status"].value_counts()
         say(f"side {side.upper()} resolved: {int(status.get('resolved', 0)):,} resolved, "
             f"{int(status.get('ambiguous', 0)):,} ambiguous, {int(status.get('unresolved', 0)):,} unresolved "
@@ -125,7 +129,8 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
     return staged
 
 
-def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: pd.DataFrame) -> pd.DataFrame:
+def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: pd.DataFrame,
+                  official: OfficialRegister | None = None) -> pd.DataFrame:
     queries = pd.DataFrame({
         "name": frame[f"{side}_name"].astype("string"),
         "country_code": frame[f"{side}_country_code"].astype("string"),
@@ -141,10 +146,34 @@ def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: p
     resolved["wikidata_qid"] = _column(frame, f"{side}_qid").values
     resolved["ags"] = _column(frame, f"{side}_ags").values
     resolved["query_lat"], resolved["query_lon"] = queries["lat"].values, queries["lon"].values
-    resolved["municipality_id"] = P.municipality_ids(
+    resolved["query_region"] = _column(frame, f"{side}_region").values
+    resolved["query_postcode"] = _column(frame, f"{side}_postcode").values
+    resolved["candidates"] = pd.array([pd.NA] * len(resolved), dtype="string")
+    if official is not None:  # German sides: the official register decides first
+        resolved = official.decide(resolved)
+    resolved = _guesses_are_not_evidence(resolved)
+    by_register = (resolved["match_method"].str.startswith("register") & (resolved["match_status"] == "resolved"))
+    by_register = by_register.fillna(False).to_numpy(dtype=bool)
+    ids = P.municipality_ids(
         resolved.assign(country_code=resolved["match_country"].fillna(resolved["query_country"])),
-        resolved["query_name"], resolved["wikidata_qid"]).values
+        resolved["query_name"], resolved["wikidata_qid"])
+    resolved["municipality_id"] = ids.where(~by_register, resolved.get("municipality_id", ids)).values
     return resolved
+
+
+def _guesses_are_not_evidence(resolved: pd.DataFrame) -> pd.DataFrame:
+    """A gazetteer pick the resolver itself calls ambiguous is kept as a candidate, not as the
+    side's identity: it would attach the source's own facts (its QID) to a place it may not be
+    ("Heringsdorf" with the QID of Heringsdorf on Usedom, picked as the village in Holstein)."""
+    unsure = ((resolved["match_status"] != "resolved") & resolved["geonames_id"].notna()).fillna(False)
+    unsure = unsure.to_numpy(dtype=bool)
+    if not unsure.any():
+        return resolved
+    out = resolved.copy()
+    out.loc[unsure, "candidates"] = ("gn:" + out.loc[unsure, "geonames_id"].astype("Int64").astype("string")).to_numpy()
+    for column in ("geonames_id", "canonical_name", "match_country", "admin1", "population", "lat", "lon"):
+        out.loc[unsure, column] = pd.NA
+    return out
 
 
 def _no_self_match(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -195,7 +224,7 @@ def _assertion_frame(ok: pd.DataFrame) -> pd.DataFrame:
 
 def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
     """One row per identity; the best-scored match wins, identifiers from any row."""
-    is_resolved = resolved["geonames_id"].notna()
+    is_resolved = resolved["canonical_name"].notna()
     frame = pd.DataFrame({
         "municipality_id": resolved["municipality_id"],
         "geonames_id": resolved["geonames_id"].astype("Int64"),
@@ -207,6 +236,7 @@ def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
         "admin1_code": resolved["admin1"].astype("string"),
         "latitude": resolved["lat"].astype("Float64").where(is_resolved, resolved["query_lat"]),
         "longitude": resolved["lon"].astype("Float64").where(is_resolved, resolved["query_lon"]),
+        "candidates": resolved["candidates"].astype("string"),
         "population": resolved["population"].astype("Int64"),
         "match_method": resolved["match_method"].astype("string"),
         "match_score": resolved["match_score"].astype("Float64"),

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
-from warehouse.history import merge_municipalities
+from warehouse.history import attribute_hashes, merge_municipalities
 from warehouse.identities import Assignment, assign, evidence_identifiers, id_number, remap
 from warehouse.rows import read_frame, read_keyed, records
 
@@ -59,7 +59,10 @@ def _known_identifiers(conn: Connection, evidence: pd.DataFrame, old_ids: list[s
                                  .where(table.c.scheme == scheme), table.c.value, values.unique().tolist()))
     frames.append(read_keyed(conn, select(table.c.scheme, table.c.value, table.c.municipality_id),
                              table.c.municipality_id, old_ids))
-    return pd.concat(frames, ignore_index=True).drop_duplicates(["scheme", "value"])
+    found = [frame for frame in frames if len(frame)]
+    if not found:
+        return frames[-1]
+    return pd.concat(found, ignore_index=True).drop_duplicates(["scheme", "value"])
 
 
 def _write_identifiers(conn, result: Assignment, evidence, municipalities, run_id, now, counts) -> None:
@@ -90,7 +93,15 @@ def _write_municipalities(conn, result: Assignment, municipalities: pd.DataFrame
         ["municipality_id", "_resolved", "match_score"], ascending=[True, False, False], kind="stable")
     incoming = incoming.drop(columns="_resolved").drop_duplicates("municipality_id")
     ids = incoming["municipality_id"].tolist()
-    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id, ids)
+    stored = read_keyed(conn, select(W.municipality.c.municipality_id, W.municipality.c.row_hash),
+                        W.municipality.c.municipality_id, ids)
+    if len(stored):  # rows that would come out as they are need no read and no merge
+        would_be = dict(zip(incoming["municipality_id"], attribute_hashes(incoming)))
+        unchanged = {mid for mid, held in zip(stored["municipality_id"], stored["row_hash"]) if would_be.get(mid) == held}
+        incoming = incoming[~incoming["municipality_id"].isin(unchanged)]
+        ids = incoming["municipality_id"].tolist()
+    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id,
+                          [i for i in ids if i in set(stored["municipality_id"])] if len(stored) else [])
     inserts, updates = merge_municipalities(existing.drop(columns=["merged_into"], errors="ignore"), incoming)
     if len(inserts):
         conn.execute(insert(W.municipality), records(inserts.assign(first_load_id=run_id, last_load_id=run_id),
@@ -124,7 +135,8 @@ def _rows_naming(conn: Connection, table, ids: list[str]) -> pd.DataFrame:
     frames = [read_frame(conn, select(table).where(or_(table.c.municipality_a_id.in_(ids[i:i + KEY_BATCH]),
                                                        table.c.municipality_b_id.in_(ids[i:i + KEY_BATCH]))))
               for i in range(0, len(ids), KEY_BATCH)]
-    frame = pd.concat(frames, ignore_index=True)
+    found = [frame for frame in frames if len(frame)]
+    frame = pd.concat(found, ignore_index=True) if len(found) > 1 else (found or frames)[0]
     return frame.drop_duplicates([c.name for c in table.primary_key.columns])
 
 
@@ -134,7 +146,9 @@ def _provenance_naming(conn: Connection, ids: list[str]) -> pd.DataFrame:
     frames = [read_frame(conn, select(table).where(or_(table.c.partnership_key.startswith(f"{mid}|", autoescape=True),
                                                        table.c.partnership_key.endswith(f"|{mid}", autoescape=True))))
               for mid in ids]
-    return pd.concat(frames, ignore_index=True).drop_duplicates(["source", "record_key"])
+    found = [frame for frame in frames if len(frame)]
+    frame = pd.concat(found, ignore_index=True) if len(found) > 1 else (found or frames)[0]
+    return frame.drop_duplicates(["source", "record_key"])
 
 
 def _rekey_provenance(conn: Connection, final: dict[str, str], run_id: str, now: datetime) -> None:

@@ -15,7 +15,7 @@ from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash
 MUNICIPALITY_ATTRIBUTES = [
     "geonames_id", "wikidata_qid", "ags", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
     "population", "match_method", "match_score", "match_status", "official_name", "region_name", "district_name",
-    "postcode",
+    "postcode", "candidates",
 ]
 #: Filled from whichever source knows them; never overwritten by a missing value.
 MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags", "official_name", "region_name", "district_name", "postcode"]
@@ -24,10 +24,10 @@ MUNICIPALITY_DTYPES = {
     "name": "string", "kind": "string", "country_code": "string", "admin1_code": "string", "latitude": "Float64",
     "longitude": "Float64", "population": "Int64", "match_method": "string", "match_score": "Float64",
     "match_status": "string", "official_name": "string", "region_name": "string", "district_name": "string",
-    "postcode": "string",
+    "postcode": "string", "candidates": "string",
 }
 MUNICIPALITY_MATCH = ["geonames_id", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
-                      "population", "match_method", "match_score", "match_status"]
+                      "population", "match_method", "match_score", "match_status", "candidates"]
 #: Evidence that decides a municipality's attributes whatever a gazetteer match scored: the
 #: official register, and a maintainer's curated decision.
 AUTHORITATIVE_METHODS = ("override", "register")
@@ -135,6 +135,11 @@ def merge_municipalities(existing: pd.DataFrame, incoming: pd.DataFrame) -> tupl
     merged["row_hash"] = row_hash(merged, MUNICIPALITY_ATTRIBUTES)
     updates = merged[merged["row_hash"].values != old["row_hash"].values]
     return inserts, updates
+
+
+def attribute_hashes(incoming: pd.DataFrame) -> pd.Series:
+    """The row hash an incoming identity row would have if stored as it is."""
+    return row_hash(typed(_with_attributes(incoming), MUNICIPALITY_DTYPES), MUNICIPALITY_ATTRIBUTES)
 
 
 def _with_attributes(frame: pd.DataFrame) -> pd.DataFrame:

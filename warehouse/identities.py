@@ -1,7 +1,8 @@
 """Pure identity rules: which surrogate municipality each piece of evidence points at.
 
 Staging names each side of a relation by its *evidence key* — `gn:<GeoNames id>` when the
-resolver found the place, else `wd:<QID>` or `nm:<ISO2>:<normalised name>` — and carries the
+resolver found the place, `ags:<AGS>` when the official register did, else `wd:<QID>` or
+`nm:<ISO2>:<normalised name>` — and carries the
 identifiers the source stated (QID, AGS). None of these becomes a key: a `municipality_id`
 (`m:00000042`) is minted once, and `municipality_identifier` records which evidence points at it.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 #: Evidence-key prefix → identifier scheme.
-SCHEME_OF_KEY = {"gn": "geonames", "wd": "wikidata", "nm": "name"}
+SCHEME_OF_KEY = {"ags": "ags", "gn": "geonames", "wd": "wikidata", "nm": "name"}
 #: Lower is stronger evidence of *which* place.
 SCHEME_RANK = {"ags": 0, "geonames": 1, "wikidata": 2, "name": 3}
 #: An identity holding one of these is a real, identified place, never merged away.
@@ -54,7 +55,10 @@ def evidence_identifiers(municipalities: pd.DataFrame) -> pd.DataFrame:
     frames = [pd.DataFrame({"key": key, "scheme": own[0].map(SCHEME_OF_KEY), "value": own[1]})]
     for column, scheme in (("geonames_id", "geonames"), ("wikidata_qid", "wikidata"), ("ags", "ags")):
         if column in municipalities:
-            value = municipalities[column].astype("string")
+            value = municipalities[column]
+            if column == "geonames_id":  # 2886242, never "2886242.0", whatever dtype it arrives in
+                value = pd.to_numeric(value, errors="coerce").astype("Int64")
+            value = value.astype("string")
             frames.append(pd.DataFrame({"key": key, "scheme": scheme, "value": value}))
     out = pd.concat(frames, ignore_index=True).dropna()
     out = out[out["value"].str.len() > 0]
@@ -85,8 +89,11 @@ def assign(evidence: pd.DataFrame, known: pd.DataFrame, next_number: int,
     same order on every backend.
     """
     state = _Crosswalk(known, next_number)
+    settled = _settled(evidence, known)
+    state.ids.update(settled)
     by_key: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-    for key, scheme, value in evidence[["key", "scheme", "value"]].itertuples(index=False):
+    rest = evidence[~evidence["key"].isin(settled)]
+    for key, scheme, value in rest[["key", "scheme", "value"]].itertuples(index=False):
         by_key[key].append((SCHEME_RANK[scheme], scheme, value))
     for key in sorted(by_key, key=lambda k: (min(r for r, _, _ in by_key[k]), k)):
         state.ids[key] = state.place(sorted(by_key[key]), key)
@@ -95,6 +102,17 @@ def assign(evidence: pd.DataFrame, known: pd.DataFrame, next_number: int,
     ids = {key: state.resolve(mid) for key, mid in state.ids.items()}
     return Assignment(ids, state.attached_frame(), state.repointed_frame(), dict(state.redirects),
                       dict(state.reasons), state.minted, state.conflicts, state.strong)
+
+
+def _settled(evidence: pd.DataFrame, known: pd.DataFrame) -> dict[str, str]:
+    """Keys whose every identifier is known and points at one identity: the loop below would
+    change nothing for them (the common case of a rerun), so they are answered at once."""
+    if evidence.empty or known.empty:
+        return {}
+    hits = evidence.merge(known[["scheme", "value", "municipality_id"]], on=["scheme", "value"], how="left")
+    per_key = hits.groupby("key", sort=False)["municipality_id"].agg(["count", "size", "nunique", "first"])
+    done = per_key[(per_key["count"] == per_key["size"]) & (per_key["nunique"] == 1)]
+    return dict(zip(done.index, done["first"]))
 
 
 class _Crosswalk:

@@ -248,6 +248,39 @@ def _with_identities(assertions: pd.DataFrame, ids: dict[str, str]) -> tuple[pd.
     return out[~same].reset_index(drop=True), one_place
 
 
+def load_register(engine: Engine, *, run_id: str, source: str, municipalities: pd.DataFrame,
+                  rejected: pd.DataFrame, rows_extracted: int, rows_duplicate: int = 0,
+                  now: datetime | None = None, **_ignored) -> LoadCounts:
+    """An official register: every row an identity (minted or found through the crosswalk), its
+    attributes the register's, in one transaction. A unit that left the register is not ended:
+    relations may still name it (what a dissolved municipality becomes is a later issue)."""
+    boundary = now or datetime.now(timezone.utc)
+    counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
+    with engine.begin() as conn:
+        _, identity = assign_identities(conn, municipalities=municipalities, moves=_moves(pd.DataFrame(), pd.DataFrame()),
+                                        run_id=run_id, now=boundary)
+        counts.municipalities_new, counts.municipalities_changed = identity.minted, identity.changed
+        counts.municipalities_merged, counts.identity_conflicts = identity.merged, identity.conflicts
+        counts.rows_new, counts.rows_changed = identity.minted, identity.changed
+        counts.rows_unchanged = len(municipalities) - identity.minted - identity.changed
+        counts.rows_quarantined = len(rejected)
+        _load_quarantine(conn, source, rejected, run_id, boundary)
+        conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
+                     .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
+    return counts
+
+
+def read_register(engine: Engine) -> pd.DataFrame:
+    """The official municipalities the warehouse holds (loaded by a register source): what the
+    other domains' staging resolves German sides against."""
+    m = W.municipality
+    with engine.connect() as conn:
+        return read_frame(conn, select(m.c.municipality_id, m.c.ags, m.c.name, m.c.kind, m.c.region_name,
+                                       m.c.district_name, m.c.postcode, m.c.latitude, m.c.longitude,
+                                       m.c.population, m.c.geonames_id)
+                          .where(m.c.match_method == "register", m.c.ags.is_not(None), m.c.merged_into.is_(None)))
+
+
 def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame, max_shrink: float) -> None:
     current = int(existing["is_current"].astype(bool).sum()) if len(existing) else 0
     ending = keys_ending(existing, assertions)

@@ -20,11 +20,14 @@ def read_keyed(conn: Connection, statement, key_column, keys: list) -> pd.DataFr
     what it needs, not the table."""
     if not isinstance(statement, Select):
         statement = select(statement)
-    frames = [read_frame(conn, statement.where(key_column.in_(keys[i:i + KEY_BATCH])))
-              for i in range(0, len(keys), KEY_BATCH)]
-    if frames:
-        return pd.concat(frames, ignore_index=True)
-    return read_frame(conn, statement.where(false()))
+    rows, columns = [], None
+    for i in range(0, len(keys), KEY_BATCH):
+        result = conn.execute(statement.where(key_column.in_(keys[i:i + KEY_BATCH])))
+        columns = list(result.keys())
+        rows.extend(result.fetchall())
+    if columns is None:
+        return read_frame(conn, statement.where(false()))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def records(frame: pd.DataFrame, table=None, columns: list[str] | None = None) -> list[dict]:

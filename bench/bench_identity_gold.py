@@ -1,0 +1,119 @@
+"""Resolver precision and recall on gold sets built from the real recordings.
+
+Run: python bench/bench_identity_gold.py (or `make bench`). Prints figures; asserts nothing.
+
+Gold sets (truth independent of the answer being measured):
+- twincities: distinct sides of the Hekman/twincities CSV with the project's coordinates. The
+  name and country are resolved *without* the coordinates; a `resolved` answer is right when
+  the place lies within 10 km of them. (The project geocoded names itself, so a shared wrong
+  geocoding counts as right: an upper bound.)
+- destatis (gazetteer): the official German municipalities' names as Destatis writes them
+  ("Halle (Westf.)", "Brühl"), country DE, no coordinates; right = within 10 km of the
+  register's centroid.
+- destatis (register): the same names through the register resolver; right = the same AGS.
+- rgre: the German sides of the 2015 list (name, postcode, Land) through the register
+  resolver; right = the register municipality whose centroid is nearest the collector's
+  coordinates within 10 km (a gold label only where one is).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from extractors import destatis_municipalities as destatis  # noqa: E402
+from extractors import german_partnerships_2015 as rgre  # noqa: E402
+from extractors import twincities_dataset as tc  # noqa: E402
+from extractors.geonames_gazetteer import load_places  # noqa: E402
+from schemas.records import MUNICIPALITY_REGISTER, PARTNERSHIP_ASSERTION  # noqa: E402
+from transforms.countries import to_iso2  # noqa: E402
+from transforms.identity import build_name_index, resolve  # noqa: E402
+from transforms.registers import OfficialRegister, resolve_in_register, stage_register  # noqa: E402
+
+FIXTURES = ROOT.parent / "shared" / "fixtures"
+RIGHT_KM = 10.0
+
+
+def km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype="float64")) for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+
+
+def report(label: str, method: pd.Series, status: pd.Series, right: pd.Series) -> None:
+    n = len(status)
+    resolved = status == "resolved"
+    print(f"\n{label}: {n:,} gold items")
+    print(f"  resolved {resolved.mean():6.1%}  ambiguous {(status == 'ambiguous').mean():6.1%}  "
+          f"unresolved {(~status.isin(['resolved', 'ambiguous'])).mean():6.1%}")
+    print(f"  precision of resolved {right[resolved].mean():6.2%}  recall (resolved and right) "
+          f"{(right & resolved).sum() / n:6.2%}")
+    table = pd.DataFrame({"method": method[resolved], "right": right[resolved]}).groupby("method")["right"]
+    for name, group in sorted(table, key=lambda item: -len(item[1])):
+        print(f"    {name:<22} {len(group):>7,}  right {group.mean():7.2%}  wrong {int((~group).sum()):>5,}")
+
+
+def main() -> None:
+    started = time.perf_counter()
+    places = load_places()
+    index = build_name_index(places)
+    points = places.set_index("geonames_id")[["lat", "lon"]]
+    print(f"gazetteer and index: {time.perf_counter() - started:.1f} s")
+
+    # --- twincities: name + country, truth = the project's coordinates
+    frame = PARTNERSHIP_ASSERTION.to_frame(tc.parse((FIXTURES / "twincities/twin_cities_2026-02.csv").read_bytes()))
+    cols = ["name", "country", "lat", "lon"]
+    sides = pd.concat([frame[["a_name", "a_country", "a_lat", "a_lon"]].set_axis(cols, axis=1),
+                       frame[["b_name", "b_country", "b_lat", "b_lon"]].set_axis(cols, axis=1)], ignore_index=True)
+    sides = sides.dropna().drop_duplicates(["name", "country"]).reset_index(drop=True)
+    sides["country_code"] = to_iso2(sides["country"])
+    got = resolve(sides[["name", "country_code"]], index, places)
+    where = points.reindex(got["geonames_id"].astype("float64"))
+    right = pd.Series(km(sides["lat"], sides["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
+    report("twincities sides, resolved by name and country (truth: the project's coordinates)",
+           got["match_method"], got["match_status"], right)
+
+    # --- destatis: official names
+    raw = MUNICIPALITY_REGISTER.to_frame(destatis.parse(
+        (FIXTURES / "destatis/gemeindeverzeichnis_auszug_gv4q_2020.csv").read_bytes()))
+    municipal = raw[(raw["kind"] == "municipality") & raw["lat"].notna()].reset_index(drop=True)
+    got = resolve(pd.DataFrame({"name": municipal["name"], "country_code": "DE"}), index, places)
+    where = points.reindex(got["geonames_id"].astype("float64"))
+    right = pd.Series(km(municipal["lat"], municipal["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
+    report("official German municipalities by the gazetteer (truth: register centroid)",
+           got["match_method"], got["match_status"], right)
+
+    staged = stage_register(raw, places=places, index=index)
+    register = OfficialRegister(staged.municipalities)
+    found = resolve_in_register(pd.DataFrame({"name": municipal["name"], "lat": pd.NA, "lon": pd.NA}), register.index)
+    report("official German municipalities by the register resolver (truth: AGS)",
+           found["register_method"].fillna("none"), found["register_status"],
+           (found["ags"] == municipal["ags"]).fillna(False))
+
+    # --- rgre: German sides with postcode and Land
+    rows = PARTNERSHIP_ASSERTION.to_frame(rgre.parse(
+        (FIXTURES / "german_partnerships/partnerstaedte_rgre_categories_2015.csv").read_bytes()))
+    german = rows.drop_duplicates(["a_name", "a_postcode"]).dropna(subset=["a_lat"]).reset_index(drop=True)
+    official = staged.municipalities.dropna(subset=["latitude"]).reset_index(drop=True)
+    distance = km(german["a_lat"].to_numpy()[:, None], german["a_lon"].to_numpy()[:, None],
+                  official["latitude"].to_numpy()[None, :], official["longitude"].to_numpy()[None, :])
+    nearest = distance.argmin(axis=1)
+    gold = pd.Series(official["ags"].to_numpy()[nearest]).where(distance.min(axis=1) <= RIGHT_KM)
+    labelled = gold.notna().to_numpy()
+    found = resolve_in_register(pd.DataFrame({"name": german["a_name"], "lat": pd.NA, "lon": pd.NA,
+                                              "region": german["a_region"], "postcode": german["a_postcode"]}),
+                                register.index)
+    found, gold = found[labelled].reset_index(drop=True), gold[labelled].reset_index(drop=True)
+    report("2015 list's German sides by name, postcode and Land (truth: nearest official municipality "
+           "to the collector's coordinates)", found["register_method"].fillna("none"), found["register_status"],
+           (found["ags"] == gold).fillna(False))
+
+
+if __name__ == "__main__":
+    main()
