@@ -21,9 +21,11 @@ class Domain:
 
 
 def _stage_partnerships(frame: pd.DataFrame, *, places, index, register, progress):
+    from schemas.overrides import load_overrides
     from transforms.staging import stage
 
-    return stage(frame, places=places, index=index, register=register, progress=progress)
+    return stage(frame, places=places, index=index, register=register, overrides=load_overrides(),
+                 progress=progress)
 
 
 def _stage_register(frame: pd.DataFrame, *, places, index, register, progress):

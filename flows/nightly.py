@@ -27,7 +27,7 @@ from extractors.base import SourceError
 from extractors.http import FetchError, HttpClient
 from flows import domains, settings
 from flows.gazetteer import gazetteer
-from flows.report import counts_in_words, describe_error, quality_markdown, summary_rows
+from flows.report import counts_in_words, coverage_markdown, describe_error, quality_markdown, summary_rows
 from warehouse import load as wh
 from warehouse.lock import WarehouseBusy, exclusive_run
 
@@ -138,7 +138,8 @@ def consolidate(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
 
 
 @task(name="publish-report", cache_policy=NO_CACHE)
-def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: dict, warehouse: str) -> None:
+def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: dict, warehouse: str,
+            coverage=None) -> None:
     sources = [o for o in outcomes if o.source != wh.CONSOLIDATION]
     failed = [o for o in outcomes if o.status != "loaded"]
     headline = (f"{sum(o.status == 'loaded' for o in sources)} of {len(sources)} sources loaded into {warehouse}"
@@ -146,6 +147,22 @@ def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: d
     create_table_artifact(key="citylinks-run-summary", table=summary_rows(outcomes), description=headline)
     create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality, rejected),
                              description="Great Expectations results per source: failing expectations first")
+    if coverage is not None:
+        create_markdown_artifact(key="citylinks-coverage", markdown=coverage_markdown(*coverage),
+                                 description="Partnerships per Land next to the RGRE's counts; official "
+                                             "municipalities with a partnership per size class")
+
+
+def _coverage(url: str):
+    """The coverage views after the run; None (and a warning) if they cannot be read."""
+    engine = wh.make_engine(url)
+    try:
+        return wh.coverage(engine)
+    except Exception as exc:  # noqa: BLE001 - a report, never a reason to fail the run
+        get_run_logger().warning("coverage report skipped: %s", describe_error(exc))
+        return None
+    finally:
+        engine.dispose()
 
 
 def _refused_counts(staged) -> wh.LoadCounts:
@@ -202,7 +219,7 @@ def nightly(
         raise
     finally:
         engine.dispose()
-    publish(outcomes, quality, rejected, shown)
+    publish(outcomes, quality, rejected, shown, _coverage(url))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         sources = sum(o.source != wh.CONSOLIDATION for o in outcomes)

@@ -104,3 +104,19 @@ def _cell(value) -> str:
     text = "" if value is None else str(value)
     text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= 80 else text[:79] + "…"
+
+
+def coverage_markdown(by_land, by_size) -> str:
+    """Partnerships per Land next to the RGRE's counts, and the share of official municipalities
+    with a partnership per size class (the views coverage_by_land / coverage_by_size)."""
+    lines = ["# Coverage", "", "## Partnerships per Land (a pair between two Länder counts in both)", "",
+             "| Land | in the warehouse | RGRE (2024) | share |", "|---|---:|---:|---:|"]
+    for row in by_land.itertuples(index=False):
+        share = f"{row.partnerships / row.rgre_count:.0%}" if row.rgre_count else ""
+        lines.append(f"| {row.land} | {row.partnerships:,} | {row.rgre_count:,} | {share} |")
+    lines += ["", "## Official municipalities with at least one partnership", "",
+              "| population | municipalities | with a partnership | % |", "|---|---:|---:|---:|"]
+    for row in by_size.itertuples(index=False):
+        lines.append(f"| {row.size_class[2:]} | {row.municipalities:,} | {row.with_partnership:,} | "
+                     f"{float(row.percent):.1f} |")
+    return "\n".join(lines) + "\n"

@@ -140,11 +140,15 @@ def warehouse_content(url: str) -> dict:
     return out
 
 
-def load_runs(url: str):
+def load_runs(url: str, consolidation: bool = False):
+    """The audit rows of the sources (and, if asked, of the end-of-run consolidation)."""
     from schemas import warehouse as W
 
     engine = wh.make_engine(url)
+    statement = W.load_run.select().order_by(W.load_run.c.started_at, W.load_run.c.source)
+    if not consolidation:
+        statement = statement.where(W.load_run.c.source != wh.CONSOLIDATION)
     with engine.connect() as conn:
-        frame = wh.read_frame(conn, W.load_run.select().order_by(W.load_run.c.started_at, W.load_run.c.source))
+        frame = wh.read_frame(conn, statement)
     engine.dispose()
     return frame

@@ -49,3 +49,36 @@ def test_postcode_and_land_decide_the_german_side(records, staged, gazetteer_pla
     sides = result.assertions.merge(result.municipalities, left_on="municipality_a_id", right_on="municipality_id")
     assert set(sides.loc[sides["raw_name_a"] == "Halle (Saale)", "ags"]) == {"15002000"}
     assert set(sides.loc[sides["raw_name_a"] == "Halle (Westf.)", "ags"]) == {"05754012"}
+
+
+def test_a_maintainers_override_corrects_a_homonym_with_its_reason(records, gazetteer_places, name_index):
+    from schemas.overrides import load_overrides
+    from transforms.staging import stage
+
+    frame = PARTNERSHIP_ASSERTION.to_frame(records)
+    breisach = frame[frame["a_name"] == "Breisach am Rhein"]
+    overrides = load_overrides()
+    assert "Haut-Rhin" in overrides.set_index("name").loc["Saint-Louis", "reason"]
+
+    def saint_louis(**kwargs):
+        result = stage(breisach, places=gazetteer_places, index=name_index, **kwargs)
+        row = result.assertions[result.assertions["raw_name_b"] == "Saint-Louis"].iloc[0]
+        return result.municipalities.set_index("municipality_id").loc[row["municipality_b_id"]]
+
+    without = saint_louis()  # the collector put it in Missouri; France has three Saint-Louis
+    assert without["match_status"] != "resolved" and pd.isna(without["geonames_id"])  # undecided, not wrong
+    decided = saint_louis(overrides=overrides)
+    assert (decided["geonames_id"], decided["match_method"], decided["match_status"]) == (2978742, "override",
+                                                                                        "resolved")
+    other = stage(frame[frame["b_name"] == "Saint-Louis"], places=gazetteer_places, index=name_index,
+                  overrides=overrides).municipalities
+    assert (other["match_method"] == "override").sum() == 1  # only where the partner is Breisach
+
+
+def test_an_override_file_without_a_reason_is_refused(tmp_path):
+    from schemas.overrides import load_overrides
+
+    path = tmp_path / "overrides.csv"
+    path.write_text("name,country,partner_of,scheme,value,reason\nX,FR,,geonames,1,\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="need a name, a scheme .* and a reason"):
+        load_overrides(path)

@@ -3,14 +3,12 @@ placeholder without touching partnership history; an old warehouse migrates with
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text
 
 from schemas import warehouse as W
 from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from tests.test_load import utc
-from tests.test_migrations import blank_engine  # noqa: F401 (fixture)
+from tests.test_migrations import _upgrade, blank_engine  # noqa: F401 (fixture)
 from warehouse import load as wh
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -101,14 +99,6 @@ def test_two_current_versions_that_become_one_pair_keep_the_older(engine):
     assert rows["partnership_key"].nunique() == 1 and rows["is_current"].tolist() == [True, False]
     assert utc(rows["valid_from"].iloc[0]) == utc(T0) and utc(rows["valid_to"].iloc[1]) == utc(later)
     assert versions.partnerships_ended == 0
-
-
-def _upgrade(engine, revision):
-    config = Config()
-    config.set_main_option("script_location", str(wh.MIGRATIONS))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
 
 
 def test_a_warehouse_with_match_derived_ids_migrates_and_a_rerun_changes_nothing(blank_engine):  # noqa: F811

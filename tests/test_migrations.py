@@ -93,3 +93,28 @@ def test_history_per_run_migration_keeps_provenance_and_closes_a_duplicate_curre
     assert (closed_at.tz_localize("UTC") if closed_at.tzinfo is None else closed_at) == pd.Timestamp(t1)
     changed = pd.Timestamp(source_row.changed_at)
     assert (changed.tz_localize("UTC") if changed.tzinfo is None else changed) == pd.Timestamp(t1)
+
+
+def test_coverage_views_answer_on_both_backends(engine):
+    load_one_pair_with_an_official_side(engine)
+    by_land, by_size = wh.coverage(engine)
+    assert len(by_land) == 16 and by_land.set_index("land").loc["Bayern", "rgre_count"] == 1170
+    assert by_land.set_index("land").loc["Nordrhein-Westfalen", "partnerships"] == 1
+    sizes = by_size.set_index("size_class")
+    assert sizes.loc["4 100,000 and more", "with_partnership"] == 1 and sizes["municipalities"].sum() == 2
+
+
+def load_one_pair_with_an_official_side(engine):
+    from tests.test_identity_load import run
+
+    with engine.begin() as conn:
+        for ags, name, population in (("05315000", "Köln", 1_083_498), ("05711000", "Bielefeld", 333_509)):
+            conn.execute(W.municipality.insert().values(
+                municipality_id=f"m:{ags}", ags=ags, name=name, kind="municipality", country_code="DE",
+                population=population, region_name="Nordrhein-Westfalen", match_method="register", match_score=1.0,
+                match_status="resolved", first_load_id="r0", last_load_id="r0", row_hash="h"))
+            conn.execute(W.municipality_identifier.insert().values(
+                scheme="ags", value=ags, municipality_id=f"m:{ags}", method="register", first_seen=datetime.now(timezone.utc),
+                changed_at=datetime.now(timezone.utc), load_id="r0"))
+    run(engine, "r1", datetime(2026, 1, 1, tzinfo=timezone.utc),
+        [("k1", ("ags:05315000", "Köln", None, None), ("nm:FR:lille", "Lille", None, None))])

@@ -15,6 +15,7 @@ from schemas.records import REJECT_REASON
 from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from transforms import partnerships as P
 from transforms.identity import resolve
+from transforms.overrides import apply_overrides
 from transforms.quality import QualityReport, validate
 from transforms.registers import OfficialRegister
 from transforms.storable import shorten, violations
@@ -60,10 +61,11 @@ class StagedSource:
 
 
 def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame, register: pd.DataFrame | None = None,
-          progress: Callable[[str], None] | None = None) -> StagedSource:
+          overrides: pd.DataFrame | None = None, progress: Callable[[str], None] | None = None) -> StagedSource:
     """`register`: the official municipalities (see `transforms.registers`), which decide German
-    sides before the gazetteer does; `progress` receives a few lines in words while the (slow)
-    resolution runs."""
+    sides before the gazetteer does; `overrides`: a maintainer's decisions
+    (schemas/identity_overrides.csv), which decide before both; `progress` receives a few lines in
+    words while the (slow) resolution runs."""
     say = progress or (lambda message: None)
     official = OfficialRegister(register) if register is not None and len(register) else None
     source = str(raw["source"].iloc[0]) if len(raw) else ""
@@ -84,6 +86,8 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame, regis
         say(f"side {side.upper()} resolved: {int(status.get('resolved', 0)):,} resolved, "
             f"{int(status.get('ambiguous', 0)):,} ambiguous, {int(status.get('unresolved', 0)):,} unresolved "
             f"of {len(ok):,} rows")
+    sides["a"] = apply_overrides(sides["a"], ok["b_name"], overrides, places)
+    sides["b"] = apply_overrides(sides["b"], ok["a_name"], overrides, places)
     sides["b"] = _no_self_match(sides["a"], sides["b"])
     for side, resolved in sides.items():
         ok[f"municipality_{side}_id"] = resolved["municipality_id"]

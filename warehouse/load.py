@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, exists, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, exists, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
@@ -279,6 +279,17 @@ def read_register(engine: Engine) -> pd.DataFrame:
                                        m.c.district_name, m.c.postcode, m.c.latitude, m.c.longitude,
                                        m.c.population, m.c.geonames_id)
                           .where(m.c.match_method == "register", m.c.ags.is_not(None), m.c.merged_into.is_(None)))
+
+
+def coverage(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(partnerships per Land next to the RGRE's counts, official municipalities with a
+    partnership per size class): the views `coverage_by_land` and `coverage_by_size`."""
+    with engine.connect() as conn:
+        by_land = read_frame(conn, text("SELECT land, partnerships, rgre_count FROM coverage_by_land "
+                                        "ORDER BY rgre_count DESC"))
+        by_size = read_frame(conn, text("SELECT size_class, municipalities, with_partnership, percent "
+                                        "FROM coverage_by_size ORDER BY size_class"))
+    return by_land, by_size
 
 
 def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame, max_shrink: float) -> None:

@@ -138,7 +138,9 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     run_filter = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first.state_details.flow_run_id]))
     with get_client(sync_client=True) as client:
         artifacts = {a.key: a for a in client.read_artifacts(artifact_filter=run_filter)}
-    assert {"citylinks-run-summary", "citylinks-quality-report"} <= set(artifacts)
+    assert {"citylinks-run-summary", "citylinks-quality-report", "citylinks-coverage"} <= set(artifacts)
+    coverage = artifacts["citylinks-coverage"].data
+    assert "| Baden-Württemberg |" in coverage and "| 1,252 |" in coverage and "100,000 and more" in coverage
     summary = artifacts["citylinks-run-summary"].data
     rows = summary if isinstance(summary, list) else __import__("json").loads(summary)
     assert {r["source"] for r in rows} == {*SOURCES, "consolidate:partnership"}
