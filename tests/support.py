@@ -110,7 +110,7 @@ def warehouse_url(request, tmp_path):
 
 #: Columns that differ between two runs that loaded the same data (run ids and load times).
 RUN_COLUMNS = {"load_id", "first_load_id", "last_load_id", "valid_from", "valid_to", "ended_at", "first_run_id",
-               "quarantined_at"}
+               "quarantined_at", "first_seen", "changed_at"}  # the times of the runs, not of the data
 
 
 def warehouse_content(url: str) -> dict:
