@@ -316,3 +316,23 @@ def test_wikidata_2017_labels_without_country(name_index, gazetteer_places):
     assert got["match_status"].isin(["resolved", "ambiguous"]).mean() >= 0.80
     assert set(got.loc[got["match_status"] != "unresolved", "match_method"]) <= {"name_only", "fuzzy"}
     assert len(got) == len(partners)
+
+
+@pytest.mark.parametrize("name, country, canonical", [
+    ("Concello de Lugo", "ES", "Lugo"), ("Municipio Santo Tirso", "PT", "Santo Tirso"),
+    ("Ayuntamiento de Zaragoza", "ES", "Zaragoza"), ("Câmara Municipal de Braga", "PT", "Braga"),
+    ("Comune di Bergamo", "IT", "Bergamo"), ("Mairie de Lyon", "FR", "Lyon"), ("Vejle Kommune", "DK", "Vejle"),
+    ("Tartu linn", "EE", "Tartu"), ("Občina Kranj", "SI", "Kranj"), ("Gemeente Delft", "NL", "Delft"),
+])
+def test_how_european_municipalities_name_themselves_is_stripped(name_index, gazetteer_places, name, country,
+                                                                   canonical):
+    got = resolve(pd.DataFrame({"name": [name], "country_code": [country]}), name_index, gazetteer_places).iloc[0]
+    assert (got["canonical_name"], got["match_status"]) == (canonical, "resolved")
+
+
+def test_unions_of_municipalities_are_associations_not_their_seat(name_index, gazetteer_places):
+    names = ["Comunità della Valle di Sole", "Unione dei Comuni della Romagna Faentina", "Mancomunidad de la Sierra",
+             "Communauté de communes du Pays de Gex"]
+    got = resolve(pd.DataFrame({"name": names, "country_code": ["IT", "IT", "ES", "FR"]}), name_index,
+                  gazetteer_places)
+    assert list(got["kind"]) == ["association"] * 4 and got["geonames_id"].isna().all()

@@ -103,12 +103,21 @@ _PREFIXES = (
     "wissenschaftsstadt", "stadt", "gemeinde", "markt", "city of", "town of",
     "village of", "municipality of", "borough of", "gmina", "miasto", "ville de",
     "commune de", "comune di", "citta di", "mesto", "obec", "municipio de",
+    # how European municipalities name themselves (network member lists write the full form)
+    "concello de", "concello da", "concello do", "concello", "ayuntamiento de", "ajuntament de",
+    "ajuntament d", "municipio da", "municipio do", "municipio", "camara municipal de",
+    "camara municipal da", "camara municipal do", "comune de", "comune", "citta", "commune d",
+    "commune", "mairie de", "ville d", "marktgemeinde", "stadtgemeinde", "statutarstadt",
+    "opcina", "obcina", "opstina", "grad", "dimos", "municipiul", "comuna", "orasul",
+    "gemeente", "kommune", "mestska cast", "statutarne mesto", "statutarni mesto",
     # spa title, added or dropped over time ("Kötzting" became "Bad Kötzting" in 2005)
     "bad",
 )
 _PREFIX_RE = re.compile(r"^(?:%s) (?=\S)" % "|".join(re.escape(p) for p in _PREFIXES))
 #: Trailing words naming the unit, not the place ("Växjö Municipality", "Vejle Kommune").
-_UNIT_SUFFIX_RE = re.compile(r" (?:municipality|kommun|kommune|gemeente|gemeinde|stadt)$")
+_UNIT_SUFFIX_RE = re.compile(
+    r" (?:municipality|kommun|kommune|gemeente|gemeinde|stadt|kunta|kaupunki|savivaldybe|novads|vald|linn|"
+    r"municipio|comune|kommuna)$")
 #: Trailing locatives: "Mülheim an der Ruhr", "Weil am Rhein", "Frankfurt nad Odrą",
 #: "Boulogne-sur-Mer". Dropped only in the variant key, which is consulted only when the
 #: full name has no hit, so "Frankfurt am Main" and "Frankfurt (Oder)" stay distinct.
@@ -193,6 +202,10 @@ def variant_name(names: pd.Series) -> pd.Series:
 _ASSOCIATION_RE = re.compile(
     r"\((?:samtgemeinde|amt|verbandsgemeinde|verwaltungsgemeinschaft|vg|gemeindeverwaltungsverband)\)\s*$"
     r"|^(?:samtgemeinde|verbandsgemeinde|verwaltungsgemeinschaft|gemeindeverwaltungsverband) \S"
+    # unions of municipalities elsewhere: Italy's comunità di valle / montane and unioni di comuni,
+    # Spain's mancomunidades, France's communautés de communes / d'agglomération
+    r"|^(?:comunita (?:della|delle|dei|del|di|montana)\b|unione (?:dei |delle )?comuni\b|mancomunidad\b"
+    r"|communaute (?:de communes|d.agglomeration|urbaine)\b)"
 )
 #: Districts: "Lippe (district)", "Landkreis Harburg", "Main-Kinzig-Kreis", "Märkischer Kreis",
 #: "Westerwaldkreis", "Powiat X", "X County". Only a whole bracket counts:
