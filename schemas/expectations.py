@@ -12,7 +12,8 @@ import pycountry
 
 from schemas.records import RELATION_TYPES
 
-MUNICIPALITY_KINDS = ("municipality", "borough", "district", "region", "association", "unincorporated_area")
+MUNICIPALITY_KINDS = ("municipality", "borough", "locality", "district", "region", "association",
+                      "unincorporated_area")
 #: ISO 3166-1 alpha-2 plus XK (Kosovo, user-assigned but used by the EU and GeoNames).
 ISO2_CODES = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
 #: Earliest year a twinning can plausibly start (Paderborn–Le Mans, 836) and the latest.

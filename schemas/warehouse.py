@@ -59,6 +59,8 @@ municipality = Table(
     Column("postcode", String(10), nullable=True, comment="postcode of the seat, from the register"),
     Column("candidates", Text, nullable=True,
            comment="where ambiguous: the candidate places ('ags:…' official, 'gn:…' gazetteer), ';'-separated"),
+    Column("part_of", String(200), nullable=True,
+           comment="the official municipality (municipality_id) this borough or locality belongs to"),
 )
 
 #: The crosswalk: which evidence points at which identity. Schemes: `ags` (Amtlicher

@@ -82,3 +82,17 @@ def test_register_identities_link_their_gazetteer_place_once(staged):
     assert linked.is_unique and len(linked) / len(m) > 0.85
     assert m.set_index("ags").loc["05315000", "geonames_id"] == 2886242  # Köln
     assert (m["match_method"] == "register").all() and m["official_name"].notna().all()
+
+
+def test_boroughs_and_localities_point_at_their_official_municipality(register):
+    resolved = pd.DataFrame({
+        "query_name": ["Berlin – Pankow", "Spandau (Berlin)", "Wolfen", "Zehlendorf", "Köln"],
+        "query_country": ["DE"] * 5, "match_country": ["DE"] * 5,
+        "match_method": ["none", "none", "exact", "exact", "register_exact"],
+        "kind": ["borough", "borough", "municipality", "municipality", "municipality"],
+        "lat": [None, None, 51.66, None, 50.94], "lon": [None, None, 12.27, None, 6.96]}).astype(
+        {"lat": "Float64", "lon": "Float64"})
+    out = R.parts_of(resolved, register)
+    assert out["part_of"].tolist()[:3] == ["ags:11000000", "ags:11000000", "ags:15082015"]
+    assert out["kind"].tolist()[2] == "locality"  # Wolfen, part of Bitterfeld-Wolfen
+    assert out["part_of"].iloc[3:].isna().all()  # no coordinates, no compound: not guessed; Köln is official

@@ -58,7 +58,7 @@ RESULT_COLUMNS: dict[str, str] = {
 }
 #: ``other_country`` stays within the warehouse's 20 characters for ``match_method``.
 METHODS = ("source_id", "exact", "alternate", "other_country", "coordinates", "fuzzy", "name_only", "none")
-KINDS = ("municipality", "district", "region", "borough", "association", "unincorporated_area")
+KINDS = ("municipality", "district", "region", "borough", "locality", "association", "unincorporated_area")
 STATUSES = ("resolved", "ambiguous", "unresolved")
 
 #: Index tiers; lower is stronger name evidence.

@@ -125,6 +125,8 @@ NEAR_KM = 20.0
 #: A unique name whose municipality lies farther than this from the source's coordinates is
 #: not taken on the name alone.
 FAR_KM = 60.0
+#: A place that is one part of an official compound name lies this close to its centroid.
+COMPOUND_KM = 15.0
 SCORES = {"register_exact": 1.0, "register_postcode": 0.98, "register_qualifier": 0.97, "register_region": 0.96,
           "register_coordinates": 0.95, "register_name": 0.9}
 
@@ -319,6 +321,19 @@ class OfficialRegister:
         self.table = table.drop_duplicates("ags").set_index("ags")
         self.index = register_index(table.reset_index(drop=True))
 
+    def compound_parts(self) -> dict[str, list[tuple[str, float, float]]]:
+        """normalised part → [(AGS, lat, lon)] for official names of several parts ("Bitterfeld-Wolfen")."""
+        if not hasattr(self, "_compound"):
+            self._compound: dict[str, list] = {}
+            table = self.table.reset_index()
+            multi = table[table["name"].str.contains(r"\w-\w", regex=True).fillna(False)]
+            for ags, name, lat, lon in multi[["ags", "name", "latitude", "longitude"]].itertuples(index=False):
+                head = re.split(r"\s*[(/,]", name, maxsplit=1)[0]
+                for part in normalise_name(pd.Series(head.split("-"), dtype="string")).dropna():
+                    if len(part) >= 3:
+                        self._compound.setdefault(part, []).append((ags, lat, lon))
+        return self._compound
+
     def decide(self, resolved: pd.DataFrame) -> pd.DataFrame:
         """`resolved` (one side's gazetteer answers, see transforms.staging) with this country's
         sides decided by the register: official municipality, ambiguous with candidates, or (no
@@ -365,3 +380,57 @@ class OfficialRegister:
                                          .str.replace(";", ";ags:", regex=False)).to_numpy()
         out.loc[unsure, "query_country"] = self.country
         return out
+
+
+# --------------------------------------------------------------------------- parts
+
+_PAREN_PARENT = re.compile(r"^\s*(?P<part>[^()]*[^()\s])\s*\((?P<parent>[^()]+)\)\s*$")
+_DASH_PARENT = re.compile(r"^\s*(?P<parent>[^()]*?\S)\s+[-\u2013\u2014]\s+(?P<part>\S[^()]*)$")
+
+
+def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame:
+    """This country's sides that are not official municipalities, linked to the one they belong to.
+
+    A borough as sources write it ("Berlin – Pankow", "Spandau (Berlin)") belongs to its parent
+    when the register knows the parent by name; a place the gazetteer knows that is one part of
+    an official compound name ("Wolfen" → Bitterfeld-Wolfen, "Neugersdorf" →
+    Ebersbach-Neugersdorf) within a few km is a `locality` of it. Adds `part_of` (evidence key
+    `ags:<AGS>`); never changes a side's own identity.
+    """
+    out = resolved.copy()
+    if "part_of" not in out:
+        out["part_of"] = pd.array([pd.NA] * len(out), dtype="string")
+    german = (out["query_country"] == official.country) | (out["match_country"] == official.country)
+    german &= ~out["match_method"].astype("string").str.startswith("register").fillna(False)
+    german = german.fillna(False).to_numpy(dtype=bool)
+    if not german.any():
+        return out
+    names = out["query_name"].astype("string")
+    boroughs = german & (out["kind"] == "borough").fillna(False).to_numpy(dtype=bool)
+    parents = pd.Series(pd.NA, index=out.index, dtype="string")
+    for i in np.flatnonzero(boroughs):
+        name = names.iloc[i]
+        match = _PAREN_PARENT.match(name) or _DASH_PARENT.match(name)
+        if match:
+            parents.iloc[i] = match.group("parent")
+    asked = parents.notna().to_numpy()
+    if asked.any():
+        found = resolve_in_register(pd.DataFrame({"name": parents[asked], "lat": pd.NA, "lon": pd.NA}), official.index)
+        hit = (found["register_status"] == "resolved").to_numpy()
+        rows = np.flatnonzero(asked)[hit]
+        out.loc[out.index[rows], "part_of"] = ("ags:" + found.loc[hit, "ags"].astype("string")).to_numpy()
+    places = german & ~boroughs & (out["kind"] == "municipality").fillna(False).to_numpy(dtype=bool) \
+        & out["lat"].notna().to_numpy()
+    if places.any():
+        compound = official.compound_parts()
+        keys = normalise_name(names[places])
+        for row, key in zip(np.flatnonzero(places), keys.tolist()):
+            owners = compound.get(key)
+            if not owners:
+                continue
+            lat, lon = float(out["lat"].iloc[row]), float(out["lon"].iloc[row])
+            near = [ags for ags, olat, olon in owners
+                    if pd.notna(olat) and _haversine_km(lat, lon, olat, olon) <= COMPOUND_KM]
+            if len(near) == 1:
+                out.loc[out.index[row], ["part_of", "kind"]] = ["ags:" + near[0], "locality"]
+    return out

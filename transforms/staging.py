@@ -17,7 +17,7 @@ from transforms import partnerships as P
 from transforms.identity import resolve
 from transforms.overrides import apply_overrides
 from transforms.quality import QualityReport, validate
-from transforms.registers import OfficialRegister
+from transforms.registers import OfficialRegister, parts_of
 from transforms.storable import shorten, violations
 
 #: Prefix of reasons for rows the source states correctly but that could not be given two
@@ -156,6 +156,8 @@ def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: p
     if official is not None:  # German sides: the official register decides first
         resolved = official.decide(resolved)
     resolved = _guesses_are_not_evidence(resolved)
+    if official is not None:
+        resolved = parts_of(resolved, official)
     by_register = (resolved["match_method"].str.startswith("register") & (resolved["match_status"] == "resolved"))
     by_register = by_register.fillna(False).to_numpy(dtype=bool)
     ids = P.municipality_ids(
@@ -241,6 +243,8 @@ def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
         "latitude": resolved["lat"].astype("Float64").where(is_resolved, resolved["query_lat"]),
         "longitude": resolved["lon"].astype("Float64").where(is_resolved, resolved["query_lon"]),
         "candidates": resolved["candidates"].astype("string"),
+        "part_of": (resolved["part_of"] if "part_of" in resolved
+                    else pd.Series(pd.NA, index=resolved.index)).astype("string"),
         "population": resolved["population"].astype("Int64"),
         "match_method": resolved["match_method"].astype("string"),
         "match_score": resolved["match_score"].astype("Float64"),

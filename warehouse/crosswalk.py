@@ -44,6 +44,7 @@ def assign_identities(conn: Connection, *, municipalities: pd.DataFrame, moves: 
     result = assign(evidence, known, next_number, moves)
     counts = IdentityCounts(conflicts=len(result.conflicts))
     _write_identifiers(conn, result, evidence, municipalities, run_id, now, counts)
+    municipalities = _parents(conn, municipalities, result)
     counts.minted, counts.changed = _write_municipalities(conn, result, municipalities, run_id)
     if result.redirects:
         _merge(conn, result, run_id, now)
@@ -63,6 +64,22 @@ def _known_identifiers(conn: Connection, evidence: pd.DataFrame, old_ids: list[s
     if not found:
         return frames[-1]
     return pd.concat(found, ignore_index=True).drop_duplicates(["scheme", "value"])
+
+
+def _parents(conn: Connection, municipalities: pd.DataFrame, result: Assignment) -> pd.DataFrame:
+    """`part_of` as staged (an evidence key such as `ags:11000000`) → the parent's municipality_id."""
+    if "part_of" not in municipalities or municipalities["part_of"].isna().all():
+        return municipalities
+    keys = municipalities["part_of"].dropna().unique().tolist()
+    found = {key: result.ids[key] for key in keys if key in result.ids}
+    asked = [key for key in keys if key not in found and ":" in key]
+    table = W.municipality_identifier
+    for scheme, prefix in (("ags", "ags:"), ("geonames", "gn:"), ("wikidata", "wd:")):
+        values = [key[len(prefix):] for key in asked if key.startswith(prefix)]
+        rows = read_keyed(conn, select(table.c.value, table.c.municipality_id).where(table.c.scheme == scheme),
+                          table.c.value, values)
+        found.update({prefix + value: mid for value, mid in zip(rows["value"], rows["municipality_id"])})
+    return municipalities.assign(part_of=municipalities["part_of"].map(found).astype("string"))
 
 
 def _write_identifiers(conn, result: Assignment, evidence, municipalities, run_id, now, counts) -> None:

@@ -15,16 +15,17 @@ from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash
 MUNICIPALITY_ATTRIBUTES = [
     "geonames_id", "wikidata_qid", "ags", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
     "population", "match_method", "match_score", "match_status", "official_name", "region_name", "district_name",
-    "postcode", "candidates",
+    "postcode", "candidates", "part_of",
 ]
 #: Filled from whichever source knows them; never overwritten by a missing value.
-MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags", "official_name", "region_name", "district_name", "postcode"]
+MUNICIPALITY_IDENTIFIERS = ["wikidata_qid", "ags", "official_name", "region_name", "district_name", "postcode",
+                            "part_of"]
 MUNICIPALITY_DTYPES = {
     "municipality_id": "string", "geonames_id": "Int64", "wikidata_qid": "string", "ags": "string",
     "name": "string", "kind": "string", "country_code": "string", "admin1_code": "string", "latitude": "Float64",
     "longitude": "Float64", "population": "Int64", "match_method": "string", "match_score": "Float64",
     "match_status": "string", "official_name": "string", "region_name": "string", "district_name": "string",
-    "postcode": "string", "candidates": "string",
+    "postcode": "string", "candidates": "string", "part_of": "string",
 }
 MUNICIPALITY_MATCH = ["geonames_id", "name", "kind", "country_code", "admin1_code", "latitude", "longitude",
                       "population", "match_method", "match_score", "match_status", "candidates"]
