@@ -32,6 +32,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_identity_gold.py
+	$(BIN)/python bench/bench_history.py 100000 300000
 	$(BIN)/python bench/bench_resolver.py
 	$(BIN)/python bench/bench_pipeline.py
 

@@ -18,9 +18,8 @@ sys.path.insert(0, str(ROOT))
 from extractors import registry  # noqa: E402
 from extractors.geonames_gazetteer import load_places  # noqa: E402
 from extractors.http import HttpClient  # noqa: E402
-from schemas.records import PARTNERSHIP_ASSERTION  # noqa: E402
+from flows import domains  # noqa: E402
 from transforms.identity import build_name_index  # noqa: E402
-from transforms.staging import stage  # noqa: E402
 from warehouse import load as wh  # noqa: E402
 
 REPLAY = ROOT / "recordings" / "bundled"
@@ -43,19 +42,25 @@ def main() -> None:
     engine = wh.make_engine(url)
     wh.create_schema(engine)
     for run in ("first run", "rerun (unchanged input)"):
-        for name, module in registry.SOURCES.items():
+        now = datetime.now(timezone.utc)
+        ordered = sorted(registry.SOURCES.items(), key=lambda item: not domains.of(item[1]).first)
+        register = None
+        for name, module in ordered:
+            domain = domains.of(module)
+            if not domain.first and register is None:
+                register = wh.read_register(engine)
             with HttpClient(mode="replay", recordings_dir=REPLAY) as http:
                 records = timed(f"{run}: extract {name}", module.extract, http, **options.get(name, {}))
-            staged = timed(f"{run}: stage {name} ({len(records)} rows)", stage,
-                           PARTNERSHIP_ASSERTION.to_frame(records), places=places, index=index)
-            wh.start_run(engine, f"bench-{run}", name)
-            counts = timed(f"{run}: load {name}", wh.load_source, engine, run_id=f"bench-{run}", source=name,
-                           assertions=staged.assertions, municipalities=staged.municipalities,
-                           rejected=staged.rejected, rows_extracted=staged.rows_extracted)
+            staged = timed(f"{run}: stage {name} ({len(records)} rows)", domain.stage,
+                           module.SOURCE.contract.to_frame(records), places=places, index=index, register=register,
+                           progress=None)
+            wh.start_run(engine, f"bench-{run}", name, now)
+            counts = timed(f"{run}: load {name}", domain.load, engine, staged, run_id=f"bench-{run}", now=now,
+                           max_shrink=0.5)
             print(f"    new {counts.rows_new}, changed {counts.rows_changed}, ended {counts.rows_ended}, "
                   f"quarantined {counts.rows_quarantined}")
         versions = timed(f"{run}: consolidate partnerships", wh.consolidate_partnerships, engine,
-                         run_id=f"bench-{run}", now=datetime.now(timezone.utc))
+                         run_id=f"bench-{run}", now=now)
         print(f"    partnerships new {versions.partnerships_new}, changed {versions.partnerships_changed}, "
               f"ended {versions.partnerships_ended}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -207,7 +207,23 @@ def load_source(
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
+    _refresh_statistics(engine, counts.rows_new + counts.rows_changed + counts.rows_ended + counts.municipalities_new,
+                        ("partnership_source", "municipality", "municipality_identifier"))
     return counts
+
+
+#: Rows written from which PostgreSQL's planner statistics are refreshed at once.
+ANALYZE_FROM_ROWS = 5_000
+
+
+def _refresh_statistics(engine: Engine, written: int, tables: tuple[str, ...]) -> None:
+    """After a big load, PostgreSQL's planner must not wait for autovacuum: with stale statistics
+    the next run's keyed reads and anti-joins become nested loops (an unchanged rerun of 100k
+    rows took 200 s instead of 8)."""
+    if engine.dialect.name != "postgresql" or written < ANALYZE_FROM_ROWS:
+        return
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE " + ", ".join(tables))
 
 
 def _moves(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
@@ -267,6 +283,7 @@ def load_register(engine: Engine, *, run_id: str, source: str, municipalities: p
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
+    _refresh_statistics(engine, counts.rows_new + counts.rows_changed, ("municipality", "municipality_identifier"))
     return counts
 
 
@@ -389,6 +406,7 @@ def consolidate_partnerships(engine: Engine, *, run_id: str, now: datetime,
                                                    W.load_run.c.source == CONSOLIDATION))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts),
                              message=f"{len(affected):,} pairs touched by this run recomputed"))
+    _refresh_statistics(engine, diff.new + diff.changed + diff.ended, ("partnership",))
     return counts
 
 
