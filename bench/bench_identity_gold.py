@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,17 +32,11 @@ from extractors import twincities_dataset as tc  # noqa: E402
 from extractors.geonames_gazetteer import load_places  # noqa: E402
 from schemas.records import MUNICIPALITY_REGISTER, PARTNERSHIP_ASSERTION  # noqa: E402
 from transforms.countries import to_iso2  # noqa: E402
-from transforms.identity import build_name_index, resolve  # noqa: E402
+from transforms.identity import build_name_index, haversine_km, resolve  # noqa: E402
 from transforms.registers import OfficialRegister, resolve_in_register, stage_register  # noqa: E402
 
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 RIGHT_KM = 10.0
-
-
-def km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype="float64")) for v in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
 
 
 def report(label: str, method: pd.Series, status: pd.Series, right: pd.Series) -> None:
@@ -75,7 +68,7 @@ def main() -> None:
     sides["country_code"] = to_iso2(sides["country"])
     got = resolve(sides[["name", "country_code"]], index, places)
     where = points.reindex(got["geonames_id"].astype("float64"))
-    right = pd.Series(km(sides["lat"], sides["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
+    right = pd.Series(haversine_km(sides["lat"], sides["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
     report("twincities sides, resolved by name and country (truth: the project's coordinates)",
            got["match_method"], got["match_status"], right)
 
@@ -85,7 +78,7 @@ def main() -> None:
     municipal = raw[(raw["kind"] == "municipality") & raw["lat"].notna()].reset_index(drop=True)
     got = resolve(pd.DataFrame({"name": municipal["name"], "country_code": "DE"}), index, places)
     where = points.reindex(got["geonames_id"].astype("float64"))
-    right = pd.Series(km(municipal["lat"], municipal["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
+    right = pd.Series(haversine_km(municipal["lat"], municipal["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
     report("official German municipalities by the gazetteer (truth: register centroid)",
            got["match_method"], got["match_status"], right)
 
@@ -101,7 +94,7 @@ def main() -> None:
         (FIXTURES / "german_partnerships/partnerstaedte_rgre_categories_2015.csv").read_bytes()))
     german = rows.drop_duplicates(["a_name", "a_postcode"]).dropna(subset=["a_lat"]).reset_index(drop=True)
     official = staged.municipalities.dropna(subset=["latitude"]).reset_index(drop=True)
-    distance = km(german["a_lat"].to_numpy()[:, None], german["a_lon"].to_numpy()[:, None],
+    distance = haversine_km(german["a_lat"].to_numpy()[:, None], german["a_lon"].to_numpy()[:, None],
                   official["latitude"].to_numpy()[None, :], official["longitude"].to_numpy()[None, :])
     nearest = distance.argmin(axis=1)
     gold = pd.Series(official["ags"].to_numpy()[nearest]).where(distance.min(axis=1) <= RIGHT_KM)

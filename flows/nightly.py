@@ -82,7 +82,7 @@ def extract(source: str, mode: str, recordings_dir: str | None, options: dict) -
 
 @task(name="stage", cache_policy=NO_CACHE)
 def stage(records: list[dict], source: str, register=None):
-    """`register`: the official municipalities (from the warehouse), for the German sides."""
+    """`register`: the official municipalities (`OfficialRegister`, from the warehouse), for the German sides."""
     logger = get_run_logger()
     module = registry.get(source)
     frame = module.SOURCE.contract.to_frame(records)
@@ -296,9 +296,7 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
     first = [n for n in names if domains.of(registry.get(n)).first]
     for name in first:  # official registers: loaded before the others resolve their sides
         load_one(name, stage.with_options(name=f"stage-{name}").submit(extracted[name], name))
-    register = wh.read_register(engine)  # this run's register if it loaded, else the last one
-    if first or len(register):
-        logger.info("official register: %s municipalities for resolving German sides", f"{len(register):,}")
+    register = _official_register(engine, announce=bool(first))
     rest = [n for n in names if n not in first]
     staged_futures = {name: stage.with_options(name=f"stage-{name}").submit(extracted[name], name, register)
                       for name in rest}
@@ -319,6 +317,17 @@ def _consolidate(engine, url, run_id, started) -> SourceOutcome:
         get_run_logger().error("consolidation failed: %s", message)
         wh.fail_run(engine, run_id, wh.CONSOLIDATION, message)
         return SourceOutcome(wh.CONSOLIDATION, "failed", message)
+
+
+def _official_register(engine, announce: bool):
+    """This run's register if it loaded, else the last one: indexed once, shared by the stage tasks."""
+    from transforms.registers import OfficialRegister
+
+    municipalities = wh.read_register(engine)
+    if announce or len(municipalities):
+        get_run_logger().info("official register: %s municipalities for resolving German sides",
+                              f"{len(municipalities):,}")
+    return OfficialRegister(municipalities) if len(municipalities) else None
 
 
 def _recorded_options(mode: str, recordings_dir: str | None) -> dict:

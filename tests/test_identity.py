@@ -289,8 +289,8 @@ def test_german_names_of_the_twin_cities_csv(name_index, gazetteer_places, twin_
     places = gazetteer_places.set_index("geonames_id")
     hit = got[got["geonames_id"].notna()]
     where = places.loc[hit["geonames_id"].astype("int64"), ["lat", "lon"]].to_numpy()
-    from transforms.identity import _haversine_km
-    far = _haversine_km(hit["lat"].astype(float), hit["lon"].astype(float), where[:, 0], where[:, 1]) > 30
+    from transforms.identity import haversine_km
+    far = haversine_km(hit["lat"].astype(float), hit["lon"].astype(float), where[:, 0], where[:, 1]) > 30
     assert far.mean() < 0.02
     by_name = got.drop_duplicates("name").set_index("name")["geonames_id"]
     assert by_name["Frankfurt am Main"] == FRANKFURT_MAIN

@@ -293,7 +293,7 @@ def _parts_near_parents(pairs: set[tuple[str, str]], index: pd.DataFrame | None,
     wanted = pd.DataFrame(sorted(pairs), columns=["part", "parent"])
     both = wanted.merge(hits.rename(columns={"key": "part"}), on="part").merge(
         hits.rename(columns={"key": "parent"}), on=["parent", "country"], suffixes=("", "_parent"))
-    both["near"] = _haversine_km(both["lat"], both["lon"], both["lat_parent"], both["lon_parent"]) <= BOROUGH_KM
+    both["near"] = haversine_km(both["lat"], both["lon"], both["lat_parent"], both["lon_parent"]) <= BOROUGH_KM
     grouped = both.groupby(["part", "parent"])
     larger = grouped["population_parent"].max() > grouped["population"].max()
     near = grouped["near"].any() | larger
@@ -423,7 +423,8 @@ def build_name_index(places: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- helpers
 
-def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km, element-wise; NaN where a coordinate is missing."""
     lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype="float64")) for a in (lat1, lon1, lat2, lon2))
     h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
@@ -483,7 +484,7 @@ def _pick(cands: pd.DataFrame, queries: pd.DataFrame, attrs: pd.DataFrame, max_k
     c = c.merge(queries[["qid", "lat", "lon", "country"]], on="qid", suffixes=("", "_q"))
     if "uncertain" not in c.columns:
         c["uncertain"] = False
-    dist = _haversine_km(c["lat_q"].astype("float64"), c["lon_q"].astype("float64"), c["lat"], c["lon"])
+    dist = haversine_km(c["lat_q"].astype("float64"), c["lon_q"].astype("float64"), c["lat"], c["lon"])
     c["dist_km"] = dist
     c["near"] = np.nan_to_num(dist, nan=np.inf) <= max_km
     if require_near:
@@ -550,7 +551,7 @@ def _other_country_hits(pending: pd.DataFrame, index: pd.DataFrame, attrs: pd.Da
     if hits.empty:
         return empty
     where = attrs.set_index("geonames_id")[["lat", "lon"]].reindex(hits["geonames_id"])
-    dist = _haversine_km(hits["lat_q"], hits["lon_q"], where["lat"].to_numpy(), where["lon"].to_numpy())
+    dist = haversine_km(hits["lat_q"], hits["lon_q"], where["lat"].to_numpy(), where["lon"].to_numpy())
     hits = hits[np.nan_to_num(dist, nan=np.inf) <= km]
     hits = hits.sort_values(["qid", "hit_tier"], kind="stable").drop_duplicates(["qid", "geonames_id"])
     return pd.DataFrame({
@@ -583,7 +584,7 @@ def _coordinate_hits(pending: pd.DataFrame, index: pd.DataFrame, attrs: pd.DataF
         lo, hi = np.searchsorted(lat_sorted, [lat - band, lat + band])
         if hi <= lo:
             continue
-        dist = _haversine_km(lat, lon, lat_sorted[lo:hi], lon_sorted[lo:hi])
+        dist = haversine_km(lat, lon, lat_sorted[lo:hi], lon_sorted[lo:hi])
         ok = dist <= near_km
         if isinstance(country, str):
             ok &= country_sorted[lo:hi] == country

@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 
 from schemas.records import REJECT_REASON
-from transforms.identity import normalise_name, resolve
+from transforms.identity import _DASH_PART_RE, _PAREN_PARENT_RE, haversine_km, normalise_name, resolve
 from transforms.quality import QualityReport, validate
 
 #: Gazetteer methods that say "this is the same named place" (not a neighbour or a fuzzy guess).
 NAME_METHODS = ("source_id", "exact", "alternate")
 #: A GeoNames point farther than this from the register's centroid is another place.
 LINK_KM = 10.0
-_EARTH_KM = 6371.0088
 
 
 @dataclass
@@ -94,7 +93,7 @@ def gazetteer_links(register: pd.DataFrame, places: pd.DataFrame, index: pd.Data
                             "lat": register["lat"], "lon": register["lon"]})
     found = resolve(queries, index, places)
     points = places.set_index("geonames_id")[["lat", "lon"]].reindex(found["geonames_id"].astype("float64"))
-    distance = _haversine_km(register["lat"].to_numpy(dtype="float64", na_value=np.nan),
+    distance = haversine_km(register["lat"].to_numpy(dtype="float64", na_value=np.nan),
                              register["lon"].to_numpy(dtype="float64", na_value=np.nan),
                              points["lat"].to_numpy(dtype="float64"), points["lon"].to_numpy(dtype="float64"))
     good = (found["match_method"].isin(NAME_METHODS).to_numpy(dtype=bool)
@@ -102,13 +101,6 @@ def gazetteer_links(register: pd.DataFrame, places: pd.DataFrame, index: pd.Data
     links = found["geonames_id"].astype("Int64").where(good)
     claimed_twice = links.notna() & links.duplicated(keep=False)
     return links.mask(claimed_twice).reset_index(drop=True)
-
-
-def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    with np.errstate(invalid="ignore"):
-        return 2 * _EARTH_KM * np.arcsin(np.sqrt(a))
 
 
 # --------------------------------------------------------------------------- German sides
@@ -284,7 +276,7 @@ def _pool(groups: _Groups, kinds, key):
 def _one(pool, method, lat, lon, strict):
     row = pool.iloc[0]
     if strict and not np.isnan(lat) and pd.notna(row["lat"]):
-        if _haversine_km(lat, lon, float(row["lat"]), float(row["lon"])) > FAR_KM:
+        if haversine_km(lat, lon, float(row["lat"]), float(row["lon"])) > FAR_KM:
             return (None, None, "ambiguous", 0.0, row["ags"])  # the name says here, the coordinates there
     return (row["ags"], method, "resolved", SCORES[method], None)
 
@@ -293,7 +285,7 @@ def _near(pool, lat, lon):
     """The one candidate within NEAR_KM of the source's coordinates, if exactly one is."""
     if np.isnan(lat) or np.isnan(lon):
         return None
-    distance = _haversine_km(lat, lon, pool["lat"].to_numpy(dtype="float64", na_value=np.nan),
+    distance = haversine_km(lat, lon, pool["lat"].to_numpy(dtype="float64", na_value=np.nan),
                              pool["lon"].to_numpy(dtype="float64", na_value=np.nan))
     close = pool[distance <= NEAR_KM]
     return close["ags"].iloc[0] if len(close) == 1 else None
@@ -384,10 +376,6 @@ class OfficialRegister:
 
 # --------------------------------------------------------------------------- parts
 
-_PAREN_PARENT = re.compile(r"^\s*(?P<part>[^()]*[^()\s])\s*\((?P<parent>[^()]+)\)\s*$")
-_DASH_PARENT = re.compile(r"^\s*(?P<parent>[^()]*?\S)\s+[-\u2013\u2014]\s+(?P<part>\S[^()]*)$")
-
-
 def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame:
     """This country's sides that are not official municipalities, linked to the one they belong to.
 
@@ -410,7 +398,7 @@ def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame
     parents = pd.Series(pd.NA, index=out.index, dtype="string")
     for i in np.flatnonzero(boroughs):
         name = names.iloc[i]
-        match = _PAREN_PARENT.match(name) or _DASH_PARENT.match(name)
+        match = _PAREN_PARENT_RE.match(name) or _DASH_PART_RE.match(name)  # the borough rules' own patterns
         if match:
             parents.iloc[i] = match.group("parent")
     asked = parents.notna().to_numpy()
@@ -430,7 +418,7 @@ def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame
                 continue
             lat, lon = float(out["lat"].iloc[row]), float(out["lon"].iloc[row])
             near = [ags for ags, olat, olon in owners
-                    if pd.notna(olat) and _haversine_km(lat, lon, olat, olon) <= COMPOUND_KM]
+                    if pd.notna(olat) and haversine_km(lat, lon, olat, olon) <= COMPOUND_KM]
             if len(near) == 1:
                 out.loc[out.index[row], ["part_of", "kind"]] = ["ags:" + near[0], "locality"]
     return out

@@ -60,14 +60,16 @@ class StagedSource:
         return len(self.assertions) + len(self.rejected) + self.duplicates_collapsed == self.rows_extracted
 
 
-def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame, register: pd.DataFrame | None = None,
+def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
+          register: OfficialRegister | pd.DataFrame | None = None,
           overrides: pd.DataFrame | None = None, progress: Callable[[str], None] | None = None) -> StagedSource:
     """`register`: the official municipalities (see `transforms.registers`), which decide German
     sides before the gazetteer does; `overrides`: a maintainer's decisions
     (schemas/identity_overrides.csv), which decide before both; `progress` receives a few lines in
     words while the (slow) resolution runs."""
     say = progress or (lambda message: None)
-    official = OfficialRegister(register) if register is not None and len(register) else None
+    official = register if isinstance(register, OfficialRegister) else (
+        OfficialRegister(register) if register is not None and len(register) else None)
     source = str(raw["source"].iloc[0]) if len(raw) else ""
     rows_extracted = len(raw)
     cleaned = P.clean(raw)

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
+from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash
 from warehouse.history import attribute_hashes, merge_municipalities
 from warehouse.identities import Assignment, assign, evidence_identifiers, id_number, remap
 from warehouse.rows import read_frame, read_keyed, records
@@ -117,8 +118,8 @@ def _write_municipalities(conn, result: Assignment, municipalities: pd.DataFrame
         unchanged = {mid for mid, held in zip(stored["municipality_id"], stored["row_hash"]) if would_be.get(mid) == held}
         incoming = incoming[~incoming["municipality_id"].isin(unchanged)]
         ids = incoming["municipality_id"].tolist()
-    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id,
-                          [i for i in ids if i in set(stored["municipality_id"])] if len(stored) else [])
+    held = set(stored["municipality_id"])
+    existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id, [i for i in ids if i in held])
     inserts, updates = merge_municipalities(existing.drop(columns=["merged_into"], errors="ignore"), incoming)
     if len(inserts):
         conn.execute(insert(W.municipality), records(inserts.assign(first_load_id=run_id, last_load_id=run_id),
@@ -171,8 +172,6 @@ def _provenance_naming(conn: Connection, ids: list[str]) -> pd.DataFrame:
 def _rekey_provenance(conn: Connection, final: dict[str, str], run_id: str, now: datetime) -> None:
     """Provenance rows of merged identities: new pair key; `load_id` = this run, so the end-of-run
     consolidation recomputes their pairs."""
-    from schemas.warehouse import ASSERTION_TRACKED, row_hash
-
     table = W.partnership_source
     rows = _provenance_naming(conn, list(final))
     if rows.empty:
@@ -192,8 +191,6 @@ def _rekey_partnerships(conn: Connection, final: dict[str, str], now: datetime) 
     """Every version of a pair with a merged side moves to the survivor's pair, valid_from kept.
     Where the survivor's pair already has a current version, the older one stays current and
     the other is closed now; two versions of one pair opened at the same instant are one."""
-    from schemas.warehouse import PARTNERSHIP_VERSIONED, row_hash
-
     table = W.partnership
     rows = _rows_naming(conn, table, list(final))
     if rows.empty:

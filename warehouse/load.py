@@ -226,13 +226,16 @@ def _refresh_statistics(engine: Engine, written: int, tables: tuple[str, ...]) -
         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE " + ", ".join(tables))
 
 
+#: No source row moved between identities (see `_moves`).
+NO_MOVES = pd.DataFrame({c: [] for c in ("old_1", "old_2", "key_a", "key_b")}, dtype="string")
+
+
 def _moves(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
     """Source rows still written the same way, with the identities they named (from the stored
     pair key) and the evidence keys they carry now: how a placeholder identity is found to be a
     known place when the resolver improves."""
-    columns = ["old_1", "old_2", "key_a", "key_b"]
     if existing.empty or incoming.empty:
-        return pd.DataFrame({c: [] for c in columns}, dtype="string")
+        return NO_MOVES
     merged = incoming.merge(existing[existing["is_current"].astype(bool)], on="record_key", suffixes=("", "_old"))
     same = pd.Series(True, index=merged.index)
     for side in ("a", "b"):
@@ -240,7 +243,7 @@ def _moves(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
     merged = merged[same.astype(bool)]
     olds = merged["partnership_key_old"].astype("string").str.split("|", n=1, expand=True)
     if olds.empty:
-        return pd.DataFrame({c: [] for c in columns}, dtype="string")
+        return NO_MOVES
     return pd.DataFrame({"old_1": olds[0], "old_2": olds[1], "key_a": merged["municipality_a_id"],
                          "key_b": merged["municipality_b_id"]}).astype("string").dropna().drop_duplicates()
 
@@ -273,8 +276,8 @@ def load_register(engine: Engine, *, run_id: str, source: str, municipalities: p
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
     with engine.begin() as conn:
-        _, identity = assign_identities(conn, municipalities=municipalities, moves=_moves(pd.DataFrame(), pd.DataFrame()),
-                                        run_id=run_id, now=boundary)
+        _, identity = assign_identities(conn, municipalities=municipalities, moves=NO_MOVES, run_id=run_id,
+                                        now=boundary)  # a register states identities, no relations
         counts.municipalities_new, counts.municipalities_changed = identity.minted, identity.changed
         counts.municipalities_merged, counts.identity_conflicts = identity.merged, identity.conflicts
         counts.rows_new, counts.rows_changed = identity.minted, identity.changed
