@@ -281,7 +281,7 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
         staged = None
         try:
             extracted[name].result()  # raises the source's own error, not "upstream failed"
-            staged = staged_future.result()
+            staged = staged_future.result() if hasattr(staged_future, "result") else staged_future
             quality[name], rejected[name] = staged.quality, staged.rejected
             counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink,
                                                              started)
@@ -300,10 +300,52 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
     rest = [n for n in names if n not in first]
     staged_futures = {name: stage.with_options(name=f"stage-{name}").submit(extracted[name], name, register)
                       for name in rest}
+    staged = _staged_or_failed(extracted, staged_futures)
+    if register is not None:
+        ready = {n: s for n, s in staged.items() if not isinstance(s, _Failed)}
+        try:
+            staged.update(corroborate_sides(ready, register))
+        except Exception as exc:  # noqa: BLE001 - a check that failed leaves the sides as staged
+            logger.warning("corroborating sides across sources failed (%s); sources load as staged",
+                           describe_error(exc))
     for name in rest:
-        load_one(name, staged_futures[name])
+        load_one(name, staged[name])
     outcomes.append(_consolidate(engine, url, run_id, started))
     return outcomes, quality, rejected
+
+
+def _staged_or_failed(extracted: dict, staged_futures: dict) -> dict:
+    """Each source's staged frames, or the exception that stopped it (raised again at its load)."""
+    out = {}
+    for name, future in staged_futures.items():
+        try:
+            extracted[name].result()
+            out[name] = future.result()
+        except Exception as exc:  # noqa: BLE001 - the source's own failure, reported by load_one
+            out[name] = _Failed(exc)
+    return out
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+    def result(self):
+        raise self.exc
+
+
+@task(name="corroborate", cache_policy=NO_CACHE)
+def corroborate_sides(staged: dict, register) -> dict:
+    """Sides a source placed among namesakes by its own coordinates, checked against the other
+    sources' twin towns (`transforms.corroboration`)."""
+    from transforms.corroboration import corroborate
+
+    partnerships = [s for s in staged.values() if domains.of(registry.get(s.source)).name == "partnerships"]
+    moved, moves = corroborate(partnerships, register)
+    for row in moves.itertuples(index=False):
+        get_run_logger().info("%s: %s → %s (%d of its %d partners are twinned with it in other sources)",
+                              row.source, row.from_key, row.to_key, row.shared, row.partners)
+    return {s.source: s for s in moved}
 
 
 def _consolidate(engine, url, run_id, started) -> SourceOutcome:

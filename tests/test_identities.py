@@ -83,3 +83,18 @@ def test_a_geonames_id_arriving_as_a_float_is_the_same_identifier():
     frame = pd.DataFrame({"municipality_id": ["ags:05315000"], "geonames_id": [2886242.0], "wikidata_qid": [None],
                           "ags": ["05315000"]})
     assert ("geonames", "2886242") in set(map(tuple, evidence_identifiers(frame)[["scheme", "value"]].to_numpy()))
+
+
+def test_twin_towns_settle_a_placeholder_only_when_one_namesake_shares_them():
+    from warehouse.identities import settle_by_partners
+
+    options = pd.DataFrame({"municipality_id": ["P", "P", "Q", "Q", "R", "R"],
+                            "candidate_id": ["main", "oder", "a1", "a2", "b1", "b2"]})
+    pairs = pd.DataFrame({"a": ["P", "P", "main", "main", "oder", "Q", "a1", "a2", "R", "b1"],
+                          "b": ["lyon", "milan", "lyon", "milan", "slubice", "x", "x", "x", "b2", "y"]})
+    decided = settle_by_partners(options, pairs)
+    assert decided[["from_id", "to_id"]].values.tolist() == [["P", "main"]]  # Q: both share x; R: nothing shared
+    assert decided["reason"].iloc[0].startswith("its twin towns: 2 of its 2 partners are twinned with main")
+    # a candidate the placeholder is twinned with is not the placeholder (no town is its own twin)
+    twinned = pd.DataFrame({"a": ["P", "oder"], "b": ["oder", "lyon"]})
+    assert settle_by_partners(options[options["municipality_id"] == "P"], twinned).empty

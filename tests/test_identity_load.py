@@ -131,3 +131,43 @@ def test_a_warehouse_with_match_derived_ids_migrates_and_a_rerun_changes_nothing
     current = read(blank_engine, W.partnership)
     assert len(current) == 2 and current["is_current"].all()
     assert all(utc(v) == utc(T0) for v in current["valid_from"])
+
+
+FRANKFURT_MAIN = ("gn:2925533", "Frankfurt am Main", 2925533, None)
+FRANKFURT_ODER = ("gn:2925535", "Frankfurt (Oder)", 2925535, None)
+FRANKFURT_QID = ("wd:Q1794", "Frankfurt", None, "Q1794")  # a QID the register could not place
+LYON = ("gn:2996944", "Lyon", 2996944, None)
+SLUBICE = ("gn:3085450", "Słubice", 3085450, None)
+
+
+def test_a_placeholder_is_merged_into_the_namesake_its_twin_towns_identify(engine):
+    rows = [("k1", FRANKFURT_MAIN, LYON), ("k2", FRANKFURT_ODER, SLUBICE), ("k3", FRANKFURT_QID, LYON)]
+    frame, munis = staged(rows)
+    munis["candidates"] = munis["municipality_id"].map({"wd:Q1794": "gn:2925533;gn:2925535"}).astype("string")
+    wh.start_run(engine, "r1", "s1", T0)
+    wh.load_source(engine, run_id="r1", source="s1", assertions=frame, municipalities=munis,
+                   rejected=pd.DataFrame(), rows_extracted=len(frame), now=T0)
+    wh.consolidate_partnerships(engine, run_id="r1", now=T0)
+    identifiers = read(engine, W.municipality_identifier).set_index(["scheme", "value"])["municipality_id"]
+    main = identifiers[("geonames", "2925533")]
+    assert identifiers[("wikidata", "Q1794")] == main
+    [redirect] = read(engine, W.municipality_redirect).to_dict("records")
+    assert redirect["to_id"] == main and "twin towns" in redirect["reason"]
+    current = read(engine, W.partnership).query("is_current")
+    lyon = identifiers[("geonames", "2996944")]
+    assert (current["partnership_key"] == "|".join(sorted((main, lyon)))).sum() == 1  # one pair, not two
+    assert len(current) == 2
+    runs = read(engine, W.load_run).set_index("source")
+    assert "1 placeholder(s) identified by their twin towns" in runs.loc[wh.CONSOLIDATION, "message"]
+
+
+def test_a_placeholder_twinned_like_two_namesakes_stays_a_placeholder(engine):
+    rows = [("k1", FRANKFURT_MAIN, LYON), ("k2", FRANKFURT_ODER, LYON), ("k3", FRANKFURT_QID, LYON)]
+    frame, munis = staged(rows)
+    munis["candidates"] = munis["municipality_id"].map({"wd:Q1794": "gn:2925533;gn:2925535"}).astype("string")
+    wh.start_run(engine, "r1", "s1", T0)
+    wh.load_source(engine, run_id="r1", source="s1", assertions=frame, municipalities=munis,
+                   rejected=pd.DataFrame(), rows_extracted=len(frame), now=T0)
+    wh.consolidate_partnerships(engine, run_id="r1", now=T0)
+    assert read(engine, W.municipality_redirect).empty
+    assert len(read(engine, W.partnership).query("is_current")) == 3

@@ -88,9 +88,26 @@ def stage_register(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFra
 
 
 def gazetteer_links(register: pd.DataFrame, places: pd.DataFrame, index: pd.DataFrame, country: str) -> pd.Series:
-    """GeoNames id per register row where the gazetteer has the same name close to the centroid."""
-    queries = pd.DataFrame({"name": register["name"], "country_code": country,
-                            "lat": register["lat"], "lon": register["lon"]})
+    """GeoNames id per register row where the gazetteer has the same name close to the centroid:
+    the full official name, else its base name ("Weilheim i.OB" → Weilheim, "Auerbach/Vogtl." →
+    Auerbach), which GeoNames writes in full ("Weilheim in Oberbayern") or bare."""
+    links = _links(register["name"], register, places, index, country)
+    base = name_parts(register["name"].astype("string"))["base"]
+    retry = links.isna().to_numpy() & base.notna().to_numpy() & (base != normalise_name(register["name"])).to_numpy()
+    if retry.any():
+        again = _links(base[retry].reset_index(drop=True), register[retry].reset_index(drop=True), places, index,
+                       country)
+        again = again.mask(again.isin(set(links.dropna())))  # a full-name link is never displaced
+        links = links.copy()
+        links.iloc[np.flatnonzero(retry)] = again.to_numpy()
+    claimed_twice = links.notna() & links.duplicated(keep=False)
+    return links.mask(claimed_twice).reset_index(drop=True)
+
+
+def _links(names: pd.Series, register: pd.DataFrame, places: pd.DataFrame, index: pd.DataFrame,
+           country: str) -> pd.Series:
+    queries = pd.DataFrame({"name": names.to_numpy(), "country_code": country,
+                            "lat": register["lat"].to_numpy(), "lon": register["lon"].to_numpy()})
     found = resolve(queries, index, places)
     points = places.set_index("geonames_id")[["lat", "lon"]].reindex(found["geonames_id"].astype("float64"))
     distance = haversine_km(register["lat"].to_numpy(dtype="float64", na_value=np.nan),
@@ -98,9 +115,7 @@ def gazetteer_links(register: pd.DataFrame, places: pd.DataFrame, index: pd.Data
                              points["lat"].to_numpy(dtype="float64"), points["lon"].to_numpy(dtype="float64"))
     good = (found["match_method"].isin(NAME_METHODS).to_numpy(dtype=bool)
             & (found["match_status"] == "resolved").to_numpy(dtype=bool) & (distance <= LINK_KM))
-    links = found["geonames_id"].astype("Int64").where(good)
-    claimed_twice = links.notna() & links.duplicated(keep=False)
-    return links.mask(claimed_twice).reset_index(drop=True)
+    return found["geonames_id"].astype("Int64").where(good).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- German sides
@@ -119,6 +134,19 @@ NEAR_KM = 20.0
 FAR_KM = 60.0
 #: A place that is one part of an official compound name lies this close to its centroid.
 COMPOUND_KM = 15.0
+#: "Berlin (Bezirk Pankow)", "Bonn (Stadtbezirk Beuel)", "Erfurt (Ortsteil Stotternheim)".
+_NAMED_BOROUGH_RE = re.compile(
+    r"^\s*(?P<parent>[^()]+?)\s*\((?:stadtbezirk|bezirk|stadtteil|ortsteil|ortschaft)\s+[^()]+\)\s*$")
+#: Inhabitants from which a municipality names its parts "City-Part" ("Mainz-Laubenheim").
+CITY_POPULATION = 20_000
+#: English names of the Länder, as sources qualify a place with them ("Falkenstein, Saxony").
+LAND_EXONYMS = {"Bavaria": "Bayern", "Saxony": "Sachsen", "Lower Saxony": "Niedersachsen",
+                "Saxony-Anhalt": "Sachsen-Anhalt", "North Rhine-Westphalia": "Nordrhein-Westfalen",
+                "Rhineland-Palatinate": "Rheinland-Pfalz", "Thuringia": "Thüringen", "Hesse": "Hessen",
+                "Mecklenburg-Western Pomerania": "Mecklenburg-Vorpommern",
+                "Mecklenburg-West Pomerania": "Mecklenburg-Vorpommern", "Baden-Wuerttemberg": "Baden-Württemberg"}
+#: Kinds of side the register of municipalities cannot decide.
+NOT_A_MUNICIPALITY = ("district", "region", "association", "borough")
 SCORES = {"register_exact": 1.0, "register_postcode": 0.98, "register_qualifier": 0.97, "register_region": 0.96,
           "register_coordinates": 0.95, "register_name": 0.9}
 
@@ -182,18 +210,33 @@ def resolve_in_register(queries: pd.DataFrame, index: pd.DataFrame) -> pd.DataFr
     region = (normalise_name(queries["region"]) if "region" in queries else pd.Series([pd.NA] * n, dtype="string"))
     postcode = (queries["postcode"].astype("string") if "postcode" in queries
                 else pd.Series([pd.NA] * n, dtype="string"))
+    named_land = _land_qualifier(queries["name"], index).where(region.isna().to_numpy())
+    region = region.fillna(named_land)
+    land_qualified = named_land.notna().to_numpy()  # the qualifier was the Land: "saxony" reads "sachsen"
     region = [r if isinstance(r, str) and r else None for r in region.tolist()]
     postcode = [p if isinstance(p, str) and p else None for p in postcode.tolist()]
     groups = _Groups(index)
     decided: dict[tuple, tuple] = {}
     out = []
     for i, (full, base, alt, quals) in enumerate(parts.itertuples(index=False)):
+        if land_qualified[i]:
+            quals = frozenset(region[i].split())
         query = (full, base, alt, quals, lat[i], lon[i], region[i], postcode[i])
         if query not in decided:  # many rows name the same place
             decided[query] = _decide(*query, groups)
         out.append(decided[query])
     return pd.DataFrame(out, columns=["ags", "register_method", "register_status", "register_score",
                                       "candidates"], index=queries.index)
+
+
+def _land_qualifier(names: pd.Series, index: pd.DataFrame) -> pd.Series:
+    """The Land a name's qualifier states ("Falkenstein, Saxony", "Neustadt (Hessen)"), normalised
+    as the index writes regions; NA where the qualifier is not a Land."""
+    lands = {key: key for key in index["region"].unique() if isinstance(key, str) and key}
+    english = pd.Series(list(LAND_EXONYMS), dtype="string")
+    lands.update(zip(normalise_name(english), normalise_name(pd.Series(list(LAND_EXONYMS.values()), dtype="string"))))
+    tail = normalise_name(names.astype("string").str.extract(r"(?:,|\()\s*([^(),]+?)\s*\)?\s*$", expand=False))
+    return tail.map(lands, na_action="ignore").astype("string")
 
 
 class _Groups:
@@ -212,16 +255,23 @@ def _decide(full, base, alt, quals, lat, lon, region, postcode, groups):
     if full is None:
         return (None, None, "none", 0.0, None)
     exact = _pool(groups, ("full",), full)
+    namesakes = _pool(groups, ("base", "full"), base) if base else None
     if exact is not None and (region or postcode) and len(exact) > 1:
-        stated = _stated(exact, region, postcode)
+        stated = _stated(exact, region, postcode, quals)
         if stated is not None:
             return stated
     if exact is not None:
         if len(exact) == 1:
-            return _one(exact, "register_exact", lat, lon, strict=False)
+            if namesakes is None or len(namesakes) == 1 or base != full:
+                return _one(exact, "register_exact", lat, lon, strict=False)
+            # a bare "Winsen" is the village Winsen's full name, and the base of "Winsen (Luhe)":
+            # the name alone does not decide, the source's other evidence does (below)
+            exact = None
+    if exact is not None:
         near = _near(exact, lat, lon)
         if near is not None:
-            return (near, "register_coordinates", "resolved", SCORES["register_coordinates"], None)
+            return (near, "register_coordinates", "resolved", SCORES["register_coordinates"],
+                    _namesakes(exact, namesakes))
     pool = _pool(groups, ("base", "full"), base)
     if pool is None and alt is None:
         pool = _pool(groups, ("alt",), base)
@@ -230,7 +280,7 @@ def _decide(full, base, alt, quals, lat, lon, region, postcode, groups):
     if pool is None:
         return (None, None, "none", 0.0, None)
     if region or postcode:
-        stated = _stated(pool, region, postcode)
+        stated = _stated(pool, region, postcode, quals)
         if stated is not None:
             return stated
         if region:
@@ -242,25 +292,38 @@ def _decide(full, base, alt, quals, lat, lon, region, postcode, groups):
         if fitting.empty:  # "Lichtenberg (Berlin)", "Gernrode (Quedlinburg)": a part of another place
             near = _near(pool, lat, lon)
             if near is not None:
-                return (near, "register_coordinates", "resolved", SCORES["register_coordinates"], None)
+                return (near, "register_coordinates", "resolved", SCORES["register_coordinates"],
+                        _namesakes(pool, namesakes))
             return (None, None, "none", 0.0, None)
         pool = fitting
     near = _near(pool, lat, lon)
     if near is not None:
-        return (near, "register_coordinates", "resolved", SCORES["register_coordinates"], None)
+        return (near, "register_coordinates", "resolved", SCORES["register_coordinates"], _namesakes(pool, namesakes))
     if len(pool) == 1:
         return _one(pool, "register_name", lat, lon, strict=True)
     return (None, None, "ambiguous", 0.0, ";".join(sorted(pool["ags"].unique())))
 
 
-def _stated(pool, region, postcode):
-    """The source states the municipality's postcode (of its seat) or its Land: one candidate left."""
+def _namesakes(*pools) -> str | None:
+    """The municipalities of that name a coordinate decision chose among (kept: a source's
+    coordinates can belong to a namesake — twincities places Hamm's twins at the village Hamm in
+    the Eifel, Sulzbach (Taunus)'s at the village Sulzbach)."""
+    ags = sorted({a for pool in pools if pool is not None for a in pool["ags"]})
+    return ";".join(ags) if len(ags) > 1 else None
+
+
+def _stated(pool, region, postcode, quals=frozenset()):
+    """The source states the municipality's postcode (of its seat) or its Land: one candidate left.
+    A Land decides only among the namesakes the name's own qualifier fits: "Neustadt am
+    Rennsteig" (merged away in 2019) is not Thuringia's other Neustadt, an der Orla."""
     if postcode:
         same = pool[pool["postcode"] == postcode]
         if len(same) == 1:
             return (same["ags"].iloc[0], "register_postcode", "resolved", SCORES["register_postcode"], None)
     if region:
         same = pool[pool["region"] == region]
+        if quals:
+            same = same[[_fits(quals, own, context) for own, context in zip(same["quals"], same["context"])]]
         if len(same) == 1:
             return (same["ags"].iloc[0], "register_region", "resolved", SCORES["register_region"], None)
     return None
@@ -313,6 +376,14 @@ class OfficialRegister:
         self.table = table.drop_duplicates("ags").set_index("ags")
         self.index = register_index(table.reset_index(drop=True))
 
+    def district_keys(self) -> frozenset[str]:
+        """Normalised names of the Landkreise ("Lüchow-Dannenberg", "Region Hannover"); the
+        kreisfreie Städte, written "Kassel, documenta-Stadt", are municipalities themselves."""
+        if not hasattr(self, "_districts"):
+            names = self.table["district_name"].dropna().astype("string")
+            self._districts = frozenset(normalise_name(names[~names.str.contains(",")]).dropna())
+        return self._districts
+
     def compound_parts(self) -> dict[str, list[tuple[str, float, float]]]:
         """normalised part → [(AGS, lat, lon)] for official names of several parts ("Bitterfeld-Wolfen")."""
         if not hasattr(self, "_compound"):
@@ -335,7 +406,10 @@ class OfficialRegister:
         guessed_here = out["query_country"].isna() & (out["match_country"] == self.country)
         mine = ((out["query_country"] == self.country) | guessed_here).fillna(False).to_numpy(dtype=bool)
         stated = mine & out["ags"].isin(self.table.index).fillna(False).to_numpy(dtype=bool)
-        ask = mine & ~stated
+        # a district, region, association or borough is not one of the register's municipalities:
+        # "Aachen (Kreis) (Aachen, Stadt)" is the StädteRegion, not the city
+        not_one = out["kind"].isin(NOT_A_MUNICIPALITY).fillna(False).to_numpy(dtype=bool)
+        ask = mine & ~stated & ~not_one
         found = resolve_in_register(pd.DataFrame({
             "name": out.loc[ask, "query_name"], "lat": out.loc[ask, "query_lat"], "lon": out.loc[ask, "query_lon"],
             "region": out.loc[ask, "query_region"] if "query_region" in out else pd.NA,
@@ -362,6 +436,9 @@ class OfficialRegister:
         out.loc[hit, "match_method"] = decision.loc[hit, "register_method"].to_numpy()
         out.loc[hit, "match_score"] = decision.loc[hit, "register_score"].astype(float).to_numpy()
         out.loc[hit, "match_status"] = "resolved"
+        chosen_among = hit & decision["candidates"].notna().to_numpy(dtype=bool)
+        out.loc[chosen_among, "candidates"] = ("ags:" + decision.loc[chosen_among, "candidates"].astype("string")
+                                               .str.replace(";", ";ags:", regex=False)).to_numpy()
         unsure = (decision["register_status"] == "ambiguous").to_numpy(dtype=bool)
         for column in ("geonames_id", "canonical_name", "match_country", "admin1", "population", "lat", "lon"):
             out.loc[unsure, column] = pd.NA
@@ -376,14 +453,19 @@ class OfficialRegister:
 
 # --------------------------------------------------------------------------- parts
 
-def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame:
+def parts_of(resolved: pd.DataFrame, official: OfficialRegister, *, index: pd.DataFrame | None = None,
+             places: pd.DataFrame | None = None) -> pd.DataFrame:
     """This country's sides that are not official municipalities, linked to the one they belong to.
 
     A borough as sources write it ("Berlin – Pankow", "Spandau (Berlin)") belongs to its parent
     when the register knows the parent by name; a place the gazetteer knows that is one part of
     an official compound name ("Wolfen" → Bitterfeld-Wolfen, "Neugersdorf" →
-    Ebersbach-Neugersdorf) within a few km is a `locality` of it. Adds `part_of` (evidence key
-    `ags:<AGS>`); never changes a side's own identity.
+    Ebersbach-Neugersdorf) within a few km is a `locality` of it. With the gazetteer (`index`,
+    `places`): a place inside a Land that is one municipality (Berlin, Hamburg: "Zehlendorf",
+    "Hamburg-Mitte", "Steglitz-Zehlendorf") is a `borough` of it; any other place the gazetteer
+    knows that is not one of the register's municipalities ("Mylau", "Sankt Andreasberg":
+    former municipalities, Ortsteile) is a `locality`, its parent left open. Adds `part_of`
+    (evidence key `ags:<AGS>`); never changes a side's own identity.
     """
     out = resolved.copy()
     if "part_of" not in out:
@@ -407,12 +489,12 @@ def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame
         hit = (found["register_status"] == "resolved").to_numpy()
         rows = np.flatnonzero(asked)[hit]
         out.loc[out.index[rows], "part_of"] = ("ags:" + found.loc[hit, "ags"].astype("string")).to_numpy()
-    places = german & ~boroughs & (out["kind"] == "municipality").fillna(False).to_numpy(dtype=bool) \
+    located = german & ~boroughs & (out["kind"] == "municipality").fillna(False).to_numpy(dtype=bool) \
         & out["lat"].notna().to_numpy()
-    if places.any():
+    if located.any():
         compound = official.compound_parts()
-        keys = normalise_name(names[places])
-        for row, key in zip(np.flatnonzero(places), keys.tolist()):
+        keys = normalise_name(names[located])
+        for row, key in zip(np.flatnonzero(located), keys.tolist()):
             owners = compound.get(key)
             if not owners:
                 continue
@@ -421,4 +503,118 @@ def parts_of(resolved: pd.DataFrame, official: OfficialRegister) -> pd.DataFrame
                     if pd.notna(olat) and haversine_km(lat, lon, olat, olon) <= COMPOUND_KM]
             if len(near) == 1:
                 out.loc[out.index[row], ["part_of", "kind"]] = ["ags:" + near[0], "locality"]
+    out = _named_parts(_districts(out, german, official), german, official)
+    if places is not None and index is not None:
+        out = _city_state_parts(out, german, official, index, places)
+        out = _localities(out, german, official)
+    return out
+
+
+def _named_parts(out: pd.DataFrame, german: np.ndarray, official: OfficialRegister) -> pd.DataFrame:
+    """Names nothing resolved that say which municipality they belong to: "Behringen
+    (Hörselberg-Hainich)", "Mainz-Laubenheim", "Königsee-Rottenbach" (the parent an official
+    municipality, the whole not), or one part of exactly one official compound name
+    ("Leinefelde" → Leinefelde-Worbis)."""
+    open_ = (german & out["part_of"].isna().to_numpy() & (out["kind"] == "municipality").fillna(False).to_numpy()
+             & (out["match_status"] == "unresolved").fillna(False).to_numpy())
+    rows = np.flatnonzero(open_)
+    if not len(rows):
+        return out
+    names = out["query_name"].astype("string").iloc[rows]
+    # "Berlin (Bezirk Pankow)": the parent first, its borough in brackets
+    bezirk = names.str.extract(_NAMED_BOROUGH_RE.pattern, flags=re.IGNORECASE)["parent"]
+    ask = bezirk.notna().to_numpy()
+    if ask.any():
+        found = resolve_in_register(pd.DataFrame({"name": bezirk[ask], "lat": pd.NA, "lon": pd.NA}), official.index)
+        hit = (found["register_status"] == "resolved").to_numpy()
+        out.loc[out.index[rows[ask][hit]], "part_of"] = ("ags:" + found.loc[hit, "ags"].astype("string")).to_numpy()
+        out.loc[out.index[rows[ask][hit]], "kind"] = "borough"
+        keep = ~np.isin(np.arange(len(rows)), np.flatnonzero(ask)[hit])
+        rows, names = rows[keep], names[keep]
+    paren = names.str.extract(_PAREN_PARENT_RE.pattern)["parent"]
+    head = names.str.extract(r"^\s*([^\s()-][^()-]*?)\s*-\s*\S")[0]
+    parents = paren.fillna(head)
+    asked = parents.notna().to_numpy()
+    if asked.any():
+        found = resolve_in_register(pd.DataFrame({"name": parents[asked], "lat": pd.NA, "lon": pd.NA}), official.index)
+        # "City-Stadtteil" is how cities name their parts; a small namesake at the head says
+        # nothing ("Kühren-Burkartshain" in Saxony is not part of Kühren in Holstein)
+        population = official.table["population"].reindex(found["ags"].astype("string")).to_numpy(dtype="float64",
+                                                                                                   na_value=0.0)
+        bracketed = paren[asked].notna().to_numpy()
+        hit = (found["register_status"] == "resolved").to_numpy() & (bracketed | (population >= CITY_POPULATION))
+        out.loc[out.index[rows[asked][hit]], "part_of"] = ("ags:" + found.loc[hit, "ags"].astype("string")).to_numpy()
+        out.loc[out.index[rows[asked][hit]], "kind"] = "locality"
+    compound = official.compound_parts()
+    for row, key in zip(rows, normalise_name(names).tolist()):
+        owners = compound.get(key) if isinstance(key, str) else None
+        if owners and len(owners) == 1 and pd.isna(out["part_of"].iloc[row]):
+            out.loc[out.index[row], ["part_of", "kind"]] = ["ags:" + owners[0][0], "locality"]
+    return out
+
+
+def _city_state_admin1(official: OfficialRegister, places: pd.DataFrame) -> dict[str, str]:
+    """GeoNames admin1 code → AGS of the Länder that are one municipality (Berlin, Hamburg)."""
+    table = official.table.reset_index()
+    sizes = table.groupby("region_name")["ags"].transform("size")
+    single = table[(sizes == 1).to_numpy() & table["geonames_id"].notna().to_numpy()]
+    admin1 = places.set_index("geonames_id")["admin1"]
+    admin1 = admin1[~admin1.index.duplicated()]
+    return {str(admin1[g]): str(ags) for ags, g in zip(single["ags"], single["geonames_id"].astype("int64"))
+            if g in admin1.index and isinstance(admin1[g], str)}
+
+
+def _city_state_parts(out: pd.DataFrame, german: np.ndarray, official: OfficialRegister, index: pd.DataFrame,
+                      places: pd.DataFrame) -> pd.DataFrame:
+    states = _city_state_admin1(official, places)
+    if not states:
+        return out
+    own = set(official.table["geonames_id"].dropna().astype("int64"))
+    open_ = german & out["part_of"].isna().to_numpy() & ~out["kind"].isin(NOT_A_MUNICIPALITY[:3]).fillna(False).to_numpy()
+    known = out["geonames_id"].notna().to_numpy() & ~out["geonames_id"].isin(own).fillna(False).to_numpy()
+    inside = open_ & known & out["admin1"].isin(list(states)).fillna(False).to_numpy()
+    out.loc[inside, "part_of"] = ("ags:" + out.loc[inside, "admin1"].astype("string").map(states)).to_numpy()
+    out.loc[inside, "kind"] = "borough"
+    # "Steglitz-Zehlendorf": every part a place of the same city-state
+    names = out["query_name"].astype("string")
+    compound = open_ & ~inside & out["geonames_id"].isna().to_numpy() & names.str.contains(r"\w-\w").fillna(False).to_numpy()
+    rows = np.flatnonzero(compound)
+    if not len(rows):
+        return out
+    parts = pd.DataFrame([(row, part.strip()) for row in rows for part in str(names.iloc[row]).split("-")
+                          if part.strip()], columns=["row", "name"])
+    parts["key"] = normalise_name(parts["name"].astype("string"))
+    # which city-states have a place of each part's name (any of its names; namesakes elsewhere
+    # do not matter: "Treptow" is also Altentreptow's old name)
+    named = index[index["key"].isin(set(parts["key"].dropna())) & (index["country_code"] == official.country)]
+    admin1 = places.set_index("geonames_id")["admin1"]
+    named = pd.DataFrame({"key": named["key"].astype(object).to_numpy(),
+                          "admin1": admin1[~admin1.index.duplicated()].reindex(named["geonames_id"]).to_numpy()})
+    named = named[named["admin1"].isin(list(states))].drop_duplicates()
+    parts = parts.merge(named, on="key", how="left")
+    for row, group in parts.groupby("row"):
+        common = set.intersection(*(set(g.dropna()) for _, g in group.groupby("name")["admin1"]))
+        if len(common) == 1:
+            out.loc[out.index[row], ["part_of", "kind"]] = ["ags:" + states[common.pop()], "borough"]
+    return out
+
+
+def _localities(out: pd.DataFrame, german: np.ndarray, official: OfficialRegister) -> pd.DataFrame:
+    """A German place the gazetteer is sure of, that the register neither names nor links, is a
+    locality: the register lists every municipality, so this place is part of one."""
+    own = set(official.table["geonames_id"].dropna().astype("int64"))
+    place = (german & out["part_of"].isna().to_numpy() & (out["kind"] == "municipality").fillna(False).to_numpy()
+             & (out["match_status"] == "resolved").fillna(False).to_numpy()
+             & out["geonames_id"].notna().to_numpy() & ~out["geonames_id"].isin(own).fillna(False).to_numpy())
+    out.loc[place, "kind"] = "locality"
+    return out
+
+
+def _districts(out: pd.DataFrame, german: np.ndarray, official: OfficialRegister) -> pd.DataFrame:
+    """A bare Landkreis name ("Lüchow-Dannenberg", "Wesermarsch") that no municipality bears."""
+    unnamed = (german & out["part_of"].isna().to_numpy() & (out["kind"] == "municipality").fillna(False).to_numpy()
+               & (out["match_status"] != "resolved").fillna(True).to_numpy()
+               & (out["match_method"] != "register_candidates").fillna(True).to_numpy())
+    district = unnamed & normalise_name(out["query_name"].astype("string")).isin(official.district_keys()).to_numpy()
+    out.loc[district, "kind"] = "district"
     return out

@@ -159,7 +159,7 @@ def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: p
         resolved = official.decide(resolved)
     resolved = _guesses_are_not_evidence(resolved)
     if official is not None:
-        resolved = parts_of(resolved, official)
+        resolved = parts_of(resolved, official, index=index, places=places)
     by_register = (resolved["match_method"].str.startswith("register") & (resolved["match_status"] == "resolved"))
     by_register = by_register.fillna(False).to_numpy(dtype=bool)
     ids = P.municipality_ids(

@@ -17,7 +17,15 @@ from sqlalchemy.engine import Connection
 from schemas import warehouse as W
 from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash
 from warehouse.history import attribute_hashes, merge_municipalities
-from warehouse.identities import Assignment, assign, evidence_identifiers, id_number, remap
+from warehouse.identities import (
+    SCHEME_OF_KEY,
+    Assignment,
+    assign,
+    evidence_identifiers,
+    id_number,
+    remap,
+    settle_by_partners,
+)
 from warehouse.rows import read_frame, read_keyed, records
 
 KEY_BATCH = 5000
@@ -51,6 +59,51 @@ def assign_identities(conn: Connection, *, municipalities: pd.DataFrame, moves: 
         _merge(conn, result, run_id, now)
         counts.merged = len(result.redirects)
     return result.ids, counts
+
+
+def settle_placeholders(conn: Connection, run_id: str, now: datetime) -> int:
+    """Placeholders (a QID the register could not place among namesakes) merged into the candidate
+    their twin towns identify (`warehouse.identities.settle_by_partners`), over every source's
+    current assertions. Runs before the run's consolidation: the re-keyed provenance rows carry
+    this run's load_id, so the merged pairs are recomputed with the rest. Returns the merges."""
+    m, ps, ident = W.municipality, W.partnership_source, W.municipality_identifier
+    if conn.execute(select(ps.c.partnership_key).where(ps.c.load_id == run_id).limit(1)).first() is None:
+        return 0  # no assertion changed this run: no new evidence
+    open_ = read_frame(conn, select(m.c.municipality_id, m.c.candidates).where(
+        m.c.candidates.is_not(None), m.c.wikidata_qid.is_not(None), m.c.merged_into.is_(None),
+        m.c.ags.is_(None), m.c.geonames_id.is_(None)))
+    if open_.empty:
+        return 0
+    options = open_.assign(key=open_["candidates"].str.split(";")).explode("key")
+    options[["prefix", "value"]] = options["key"].str.split(":", n=1, expand=True)
+    options["scheme"] = options["prefix"].map(SCHEME_OF_KEY)
+    found = []
+    for scheme, values in options.dropna(subset=["scheme"]).groupby("scheme")["value"]:
+        found.append(read_keyed(conn, select(ident.c.scheme, ident.c.value, ident.c.municipality_id.label("candidate_id"))
+                                .where(ident.c.scheme == scheme), ident.c.value, values.unique().tolist()))
+    options = options.merge(pd.concat(found, ignore_index=True), on=["scheme", "value"]) if found else options.iloc[:0]
+    if options.empty:
+        return 0
+    keys = pd.Series(conn.execute(select(ps.c.partnership_key).where(ps.c.is_current == True)).scalars().all(),  # noqa: E712
+                     dtype="string")
+    sides = keys.str.split("|", n=1, expand=True)
+    decided = settle_by_partners(options[["municipality_id", "candidate_id"]],
+                                 pd.DataFrame({"a": sides[0], "b": sides[1]}) if len(keys) else pd.DataFrame())
+    if decided.empty:
+        return 0
+    redirects = dict(zip(decided["from_id"], decided["to_id"]))
+    conn.execute(update(ident).where(ident.c.municipality_id == bindparam("old"))
+                 .values(municipality_id=bindparam("new"), method="partners", changed_at=now, load_id=run_id),
+                 [{"old": old, "new": new} for old, new in redirects.items()])
+    empty = pd.DataFrame(columns=["scheme", "value", "municipality_id"], dtype="string")
+    _merge(conn, Assignment({}, empty, empty, redirects, dict(zip(decided["from_id"], decided["reason"]))), run_id, now)
+    # the survivor takes the placeholder's identifiers it lacks (its QID) now, as the next run would
+    merged = read_keyed(conn, W.municipality, m.c.municipality_id, sorted(redirects))
+    incoming = merged.assign(municipality_id=merged["municipality_id"].map(redirects)).drop(columns=["merged_into"])
+    survivors = read_keyed(conn, W.municipality, m.c.municipality_id, sorted(set(redirects.values())))
+    _, updates = merge_municipalities(survivors.drop(columns=["merged_into"]), incoming.sort_values("municipality_id"))
+    _update_municipalities(conn, updates, run_id)
+    return len(redirects)
 
 
 def _known_identifiers(conn: Connection, evidence: pd.DataFrame, old_ids: list[str]) -> pd.DataFrame:
@@ -124,13 +177,18 @@ def _write_municipalities(conn, result: Assignment, municipalities: pd.DataFrame
     if len(inserts):
         conn.execute(insert(W.municipality), records(inserts.assign(first_load_id=run_id, last_load_id=run_id),
                                                      W.municipality))
-    if len(updates):
-        columns = [c for c in updates.columns if c in W.municipality.c and c != "municipality_id"]
-        statement = (update(W.municipality).where(W.municipality.c.municipality_id == bindparam("key"))
-                     .values({c: bindparam(c) for c in [*columns, "last_load_id"]}))
-        rows = updates.assign(last_load_id=run_id).rename(columns={"municipality_id": "key"})
-        conn.execute(statement, records(rows, None, [*columns, "last_load_id", "key"]))
+    _update_municipalities(conn, updates, run_id)
     return len(inserts), len(updates)
+
+
+def _update_municipalities(conn: Connection, updates: pd.DataFrame, run_id: str) -> None:
+    if not len(updates):
+        return
+    columns = [c for c in updates.columns if c in W.municipality.c and c != "municipality_id"]
+    statement = (update(W.municipality).where(W.municipality.c.municipality_id == bindparam("key"))
+                 .values({c: bindparam(c) for c in [*columns, "last_load_id"]}))
+    rows = updates.assign(last_load_id=run_id).rename(columns={"municipality_id": "key"})
+    conn.execute(statement, records(rows, None, [*columns, "last_load_id", "key"]))
 
 
 def _merge(conn: Connection, result: Assignment, run_id: str, now: datetime) -> None:

@@ -242,3 +242,49 @@ def remap(ids: pd.Series, redirects: dict[str, str]) -> pd.Series:
             return out
         out = moved.where(moved.notna(), out)
     raise ValueError("redirect cycle")
+
+
+#: A placeholder is settled by its partners only when it shares at least this many with one
+#: candidate and none with any other.
+MIN_SHARED_PARTNERS = 1
+
+
+def settle_by_partners(candidates: pd.DataFrame, pairs: pd.DataFrame,
+                       min_shared: int = MIN_SHARED_PARTNERS) -> pd.DataFrame:
+    """Placeholders that their twin towns identify: (from_id, to_id, reason).
+
+    `candidates`: municipality_id (a placeholder: a QID the register could not place), candidate_id
+    (an identified place it may be); `pairs`: a, b — the current assertions' sides. Wikidata's
+    "Frankfurt" (Q1794, a name two official municipalities bear) twinned with Lyon, Milan and
+    Birmingham is Frankfurt am Main when other sources twin those with Frankfurt am Main and none
+    with Frankfurt (Oder). A candidate that is itself a partner of the placeholder is not it (no
+    town is its own twin). Undecided where two candidates share partners, or none does.
+    """
+    empty = pd.DataFrame({"from_id": [], "to_id": [], "reason": []}, dtype="string")
+    if candidates.empty or pairs.empty:
+        return empty
+    sides = pd.concat([pairs.rename(columns={"a": "id", "b": "partner"}),
+                       pairs.rename(columns={"b": "id", "a": "partner"})], ignore_index=True)
+    sides = sides[sides["id"] != sides["partner"]].drop_duplicates()
+    own = sides[sides["id"].isin(candidates["municipality_id"])].rename(columns={"id": "municipality_id"})
+    theirs = sides[sides["id"].isin(candidates["candidate_id"])].rename(columns={"id": "candidate_id"})
+    options = candidates[["municipality_id", "candidate_id"]].drop_duplicates()
+    twinned = options.merge(own, left_on=["municipality_id", "candidate_id"],
+                            right_on=["municipality_id", "partner"], how="left", indicator=True)
+    options = options[(twinned["_merge"] == "left_only").to_numpy()]  # a candidate it is twinned with is not it
+    shared = options.merge(own, on="municipality_id").merge(theirs, on=["candidate_id", "partner"])
+    counts = shared.groupby(["municipality_id", "candidate_id"]).size().rename("shared").reset_index()
+    counts = options.merge(counts, on=["municipality_id", "candidate_id"], how="left").fillna({"shared": 0})
+    per = counts.groupby("municipality_id")["shared"].agg(best="max", hits=lambda s: int((s > 0).sum()),
+                                                          options="size")
+    totals = own.groupby("municipality_id").size().rename("partners")
+    decided = per[(per["best"] >= min_shared) & (per["hits"] == 1)].join(totals)
+    if decided.empty:
+        return empty
+    winners = counts[counts["municipality_id"].isin(decided.index) & (counts["shared"] > 0)]
+    winners = winners.set_index("municipality_id").join(decided)
+    reasons = [f"its twin towns: {int(s)} of its {int(t)} partners are twinned with {c} too, with none of "
+               f"the other {int(o) - 1} candidate(s)"
+               for c, s, t, o in zip(winners["candidate_id"], winners["shared"], winners["partners"], winners["options"])]
+    return pd.DataFrame({"from_id": winners.index, "to_id": winners["candidate_id"].to_numpy(),
+                         "reason": reasons}, dtype="string").sort_values("from_id", ignore_index=True)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
 from schemas.warehouse import ASSERTION_TRACKED, row_hash
-from warehouse.crosswalk import assign_identities, pair_key
+from warehouse.crosswalk import assign_identities, pair_key, settle_placeholders
 from warehouse.history import consolidate, diff_assertions, diff_versions, keys_ending
 from warehouse.rows import read_frame, read_keyed, records  # noqa: F401 (re-exported)
 
@@ -371,6 +371,7 @@ def consolidate_partnerships(engine: Engine, *, run_id: str, now: datetime,
     counts = LoadCounts()
     start_run(engine, run_id, CONSOLIDATION, now)
     with engine.begin() as conn:
+        settled = settle_placeholders(conn, run_id, now)
         touched = select(source_table.c.partnership_key).where(source_table.c.load_id == run_id)
         # pairs whose last assertion moved to another key (a changed row) or was never consolidated
         orphaned = select(table.c.partnership_key).where(table.c.is_current == True, ~exists().where(  # noqa: E712
@@ -408,7 +409,8 @@ def consolidate_partnerships(engine: Engine, *, run_id: str, now: datetime,
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id,
                                                    W.load_run.c.source == CONSOLIDATION))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts),
-                             message=f"{len(affected):,} pairs touched by this run recomputed"))
+                             message=f"{len(affected):,} pairs touched by this run recomputed"
+                             + (f"; {settled:,} placeholder(s) identified by their twin towns" if settled else "")))
     _refresh_statistics(engine, diff.new + diff.changed + diff.ended, ("partnership",))
     return counts
 

@@ -71,11 +71,17 @@ def test_every_official_municipality_is_an_identity_and_german_sides_are_officia
     german = m.set_index("municipality_id").loc[sides]
     german = german[german["country_code"] == "DE"]
     typed = german["ags"].notna() | german["part_of"].notna() | (german["kind"] != "municipality")
-    # Measured on the bundled recordings: 92.8 % of German sides are an official municipality
-    # (AGS), a part linked to one (Wolfen → Bitterfeld-Wolfen, Berlin – Pankow → Berlin) or typed
-    # as a district/association; the rest are names several municipalities bear ("Halle",
-    # "Bergen") that no evidence separates — kept ambiguous — and names nothing resolves.
-    assert len(german) > 11_000 and typed.mean() >= 0.925, f"{typed.mean():.1%} of {len(german)} German sides"
+    # Measured on the bundled recordings: 98.1 % of German sides are an official municipality
+    # (AGS), a part linked to one (Wolfen → Bitterfeld-Wolfen, Zehlendorf → Berlin) or typed as a
+    # district/locality; the rest are 2017 Wikidata labels without coordinates or AGS that name
+    # several municipalities ("Lichtenberg", "Friedberg") and whose twin towns do not decide, and
+    # former municipalities the offline gazetteer lacks ("Bad Godesberg").
+    assert len(german) > 11_000 and typed.mean() >= 0.98, f"{typed.mean():.1%} of {len(german)} German sides"
+    hamm = m.set_index("ags").loc["05915000", "municipality_id"]
+    twins_of_hamm = current[(current["municipality_a_id"] == hamm) | (current["municipality_b_id"] == hamm)]
+    assert len(twins_of_hamm) >= 9  # twincities' coordinates put them at the village Hamm (Eifel): corroborated
+    frankfurt = m[m["wikidata_qid"] == "Q1794"]  # Wikidata's "Frankfurt": its twin towns say which one
+    assert set(frankfurt["merged_into"].dropna()) == {m.set_index("ags").loc["06412000", "municipality_id"]}
     parents = m.set_index("municipality_id")["name"]
     linked = german[german["part_of"].notna()]
     assert set(parents.loc[linked.loc[linked["name"] == "Wolfen", "part_of"]]) == {"Bitterfeld-Wolfen"}
