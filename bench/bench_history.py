@@ -5,7 +5,7 @@ Run: python bench/bench_history.py [N ...] (default 100000 300000 1000000; `make
 (SQLite file; PostgreSQL when CITYLINKS_BENCH_POSTGRES_URL or the test server is reachable):
 - raw:       one executemany of the same rows into an empty copy of partnership_source
 - cold:      first load of the source into an empty warehouse, then the run's consolidation
-- unchanged: the same extract in the next run
+- unchanged: the same extract in the next run (confirmed by its content hash, see warehouse/snapshots.py)
 - next day:  the same content fetched a day later (only the fetch time differs)
 - 1 % changed: one row in a hundred with another relation type
 """
@@ -77,6 +77,7 @@ def timed(label: str, fn, *args, **kwargs):
 
 
 def run(engine, run_id, now, frame, municipalities):
+    frame = frame.assign(extracted_at=now)  # as staging hands it over: the fetch time differs per run
     wh.start_run(engine, run_id, "bench", now)
     wh.load_source(engine, run_id=run_id, source="bench", assertions=frame, municipalities=municipalities,
                    rejected=pd.DataFrame(), rows_extracted=len(frame), now=now, max_shrink=1.0)

@@ -159,6 +159,9 @@ load_run = Table(
     Column("rows_duplicate", Integer, nullable=False, default=0, server_default="0",
            comment="exact copies of another extracted row, collapsed into it"),
     Column("message", Text, nullable=True),
+    Column("content_hash", String(64), nullable=True,
+           comment="SHA-256 of the staged rows this load wrote (order-independent); equal to the last loaded "
+                   "run's = unchanged"),
 )
 
 #: Rejected records, with the reason and the raw record. A rejection seen again in a later

@@ -7,6 +7,7 @@ from schemas.records import MUNICIPALITY_REGISTER
 from tests.support import bundled_path
 from tests.test_destatis import COPY
 from transforms import registers as R
+from transforms.parts import parts_of
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_boroughs_and_localities_point_at_their_official_municipality(register):
         "kind": ["borough", "borough", "municipality", "municipality", "municipality"],
         "lat": [None, None, 51.66, None, 50.94], "lon": [None, None, 12.27, None, 6.96]}).astype(
         {"lat": "Float64", "lon": "Float64"})
-    out = R.parts_of(resolved, register)
+    out = parts_of(resolved, register)
     assert out["part_of"].tolist()[:3] == ["ags:11000000", "ags:11000000", "ags:15082015"]
     assert out["kind"].tolist()[2] == "locality"  # Wolfen, part of Bitterfeld-Wolfen
     assert out["part_of"].iloc[3:].isna().all()  # no coordinates, no compound: not guessed; Köln is official
@@ -145,7 +146,7 @@ def test_places_of_a_city_state_are_its_boroughs(register, gazetteer_places, nam
     sides = _sides(["Zehlendorf", "Hamburg-Mitte", "Steglitz-Zehlendorf", "Berlin"],
                    ["exact", "exact", "none", "register_exact"], ["resolved", "resolved", "unresolved", "resolved"],
                    geonames=[2805059, 2911288, None, 2950159], admin1=["16", "04", None, "16"])
-    out = R.parts_of(sides, register, index=name_index, places=gazetteer_places)
+    out = parts_of(sides, register, index=name_index, places=gazetteer_places)
     assert out["part_of"].tolist()[:3] == ["ags:11000000", "ags:02000000", "ags:11000000"]
     assert out["kind"].tolist()[:3] == ["borough"] * 3 and pd.isna(out["part_of"].iloc[3])
 
@@ -156,7 +157,7 @@ def test_unofficial_places_are_localities_and_named_parents_are_kept(register, g
                    ["exact", "none", "none", "none", "none", "none"],
                    ["resolved", "unresolved", "unresolved", "unresolved", "unresolved", "unresolved"],
                    geonames=[2867274, None, None, None, None, None], admin1=["13", None, None, None, None, None])
-    out = R.parts_of(sides, register, index=name_index, places=gazetteer_places)
+    out = parts_of(sides, register, index=name_index, places=gazetteer_places)
     assert out["kind"].tolist() == ["locality", "locality", "locality", "municipality", "district", "locality"]
     assert pd.isna(out["part_of"].iloc[0])  # a former municipality: its parent is not guessed
     assert out["part_of"].iloc[1] == "ags:07315000"  # Mainz

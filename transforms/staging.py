@@ -16,8 +16,9 @@ from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from transforms import partnerships as P
 from transforms.identity import resolve
 from transforms.overrides import apply_overrides
+from transforms.parts import parts_of
 from transforms.quality import QualityReport, validate
-from transforms.registers import OfficialRegister, parts_of
+from transforms.registers import OfficialRegister
 from transforms.storable import shorten, violations
 
 #: Prefix of reasons for rows the source states correctly but that could not be given two

@@ -26,7 +26,7 @@ from warehouse.identities import (
     remap,
     settle_by_partners,
 )
-from warehouse.rows import read_frame, read_keyed, records
+from warehouse.rows import bulk_insert, read_frame, read_keyed, records
 
 KEY_BATCH = 5000
 
@@ -146,7 +146,7 @@ def _write_identifiers(conn, result: Assignment, evidence, municipalities, run_i
                                      on=["scheme", "value"], how="left")
         rows["method"] = rows["method"].where(rows["method"] == "merge", rows["match_method"].fillna("evidence"))
         rows = rows.rename(columns={"match_score": "score"}).assign(first_seen=now, changed_at=now, load_id=run_id)
-        conn.execute(insert(table), records(rows, table))
+        bulk_insert(conn, table, rows)
         counts.identifiers_new = len(rows)
     if len(result.repointed):
         statement = (update(table).where(table.c.scheme == bindparam("k_scheme"), table.c.value == bindparam("k_value"))
@@ -175,8 +175,7 @@ def _write_municipalities(conn, result: Assignment, municipalities: pd.DataFrame
     existing = read_keyed(conn, W.municipality, W.municipality.c.municipality_id, [i for i in ids if i in held])
     inserts, updates = merge_municipalities(existing.drop(columns=["merged_into"], errors="ignore"), incoming)
     if len(inserts):
-        conn.execute(insert(W.municipality), records(inserts.assign(first_load_id=run_id, last_load_id=run_id),
-                                                     W.municipality))
+        bulk_insert(conn, W.municipality, inserts.assign(first_load_id=run_id, last_load_id=run_id))
     _update_municipalities(conn, updates, run_id)
     return len(inserts), len(updates)
 

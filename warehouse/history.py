@@ -167,11 +167,13 @@ def consolidate(assertions: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     frame = assertions.copy()
     frame["relation_rank"] = frame["relation_type"].map(RELATION_PRIORITY).fillna(len(RELATION_PRIORITY))
+    # years as float: nullable Int64 columns fall back to a per-group Python loop in groupby
+    frame = frame.assign(start_year=frame["start_year"].astype("float64"), end_year=frame["end_year"].astype("float64"))
     grouped = frame.groupby("partnership_key", sort=True)
     out = pd.DataFrame({
         "relation_rank": grouped["relation_rank"].min(),
-        "start_year": grouped["start_year"].min(),
-        "end_year": grouped["end_year"].max(),
+        "start_year": grouped["start_year"].min().astype("Int64"),
+        "end_year": grouped["end_year"].max().astype("Int64"),
     }).reset_index()
     by_rank = {rank: name for name, rank in RELATION_PRIORITY.items()}
     out["relation_type"] = out["relation_rank"].astype(int).map(by_rank)

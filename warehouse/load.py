@@ -22,7 +22,8 @@ from schemas import warehouse as W
 from schemas.warehouse import ASSERTION_TRACKED, row_hash
 from warehouse.crosswalk import assign_identities, pair_key, settle_placeholders
 from warehouse.history import consolidate, diff_assertions, diff_versions, keys_ending
-from warehouse.rows import read_frame, read_keyed, records  # noqa: F401 (re-exported)
+from warehouse.rows import bulk_insert, read_frame, read_keyed, records  # noqa: F401 (re-exported)
+from warehouse.snapshots import content_hash, same_as_last_load
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,10 @@ def load_source(
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
     table = W.partnership_source
+    digest = content_hash(assertions, municipalities, rejected)
     with engine.begin() as conn:
+        if _confirm_unchanged(conn, source, digest, run_id, counts, len(assertions)):
+            return counts
         existing = read_frame(conn, select(
             table.c.record_key, table.c.row_hash, table.c.is_current, table.c.partnership_key, table.c.raw_name_a,
             table.c.raw_name_b).where(table.c.source == source))
@@ -206,10 +210,26 @@ def load_source(
         counts.rows_quarantined = len(rejected)
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
-                     .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
+                     .values(status="loaded", finished_at=datetime.now(timezone.utc), content_hash=digest,
+                             **_audit_counts(counts)))
     _refresh_statistics(engine, counts.rows_new + counts.rows_changed + counts.rows_ended + counts.municipalities_new,
                         ("partnership_source", "municipality", "municipality_identifier"))
     return counts
+
+
+def _confirm_unchanged(conn: Connection, source: str, digest: str, run_id: str, counts: LoadCounts,
+                       rows: int) -> bool:
+    """The same staged content as the source's last successful load: the run confirms it (its
+    `load_run` row) and nothing is read, compared or written."""
+    same = same_as_last_load(conn, source, digest, run_id)
+    if same is None:
+        return False
+    counts.rows_unchanged, counts.rows_quarantined = rows, same["rows_quarantined"]
+    conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
+                 .values(status="loaded", finished_at=datetime.now(timezone.utc), content_hash=digest,
+                         message=f"the same content as run {same['run_id']}: confirmed without comparing",
+                         **_audit_counts(counts)))
+    return True
 
 
 #: Rows written from which PostgreSQL's planner statistics are refreshed at once.
@@ -275,7 +295,10 @@ def load_register(engine: Engine, *, run_id: str, source: str, municipalities: p
     relations may still name it (what a dissolved municipality becomes is a later issue)."""
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
+    digest = content_hash(municipalities, rejected)
     with engine.begin() as conn:
+        if _confirm_unchanged(conn, source, digest, run_id, counts, len(municipalities)):
+            return counts
         _, identity = assign_identities(conn, municipalities=municipalities, moves=NO_MOVES, run_id=run_id,
                                         now=boundary)  # a register states identities, no relations
         counts.municipalities_new, counts.municipalities_changed = identity.minted, identity.changed
@@ -285,7 +308,8 @@ def load_register(engine: Engine, *, run_id: str, source: str, municipalities: p
         counts.rows_quarantined = len(rejected)
         _load_quarantine(conn, source, rejected, run_id, boundary)
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
-                     .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts)))
+                     .values(status="loaded", finished_at=datetime.now(timezone.utc), content_hash=digest,
+                             **_audit_counts(counts)))
     _refresh_statistics(engine, counts.rows_new + counts.rows_changed, ("municipality", "municipality_identifier"))
     return counts
 
@@ -331,7 +355,7 @@ def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts:
     if len(diff.new):
         fresh = diff.new.assign(first_seen=boundary, changed_at=boundary, is_current=True, ended_at=None,
                                 load_id=run_id)
-        conn.execute(insert(table), records(fresh, table))
+        bulk_insert(conn, table, fresh)
     rewrite = pd.concat([diff.changed, diff.reopened], ignore_index=True)
     if len(rewrite):
         columns = [c for c in rewrite.columns
@@ -400,7 +424,7 @@ def consolidate_partnerships(engine: Engine, *, run_id: str, now: datetime,
             conn.execute(statement, [{"key": key} for key in diff.closes])
         if len(diff.inserts):
             rows = diff.inserts.assign(valid_from=now, valid_to=None, is_current=True, load_id=run_id)
-            conn.execute(insert(table), records(rows, table))
+            bulk_insert(conn, table, rows)
         counts.rows_extracted = len(affected)
         counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = (
             diff.new, diff.changed, diff.ended)

@@ -31,15 +31,59 @@ def read_keyed(conn: Connection, statement, key_column, keys: list) -> pd.DataFr
 
 
 def records(frame: pd.DataFrame, table=None, columns: list[str] | None = None) -> list[dict]:
-    """DataFrame rows as DB-API parameters: plain Python scalars, None for missing."""
+    """DataFrame rows as DB-API parameters: plain Python scalars, None for missing. Built column
+    by column (DataFrame.to_dict per row boxed every value: a third of a cold load's time)."""
     columns = columns or [c for c in frame.columns if c in table.c]
-    out = frame[columns].astype(object)
-    out = out.where(out.notna(), None)
-    rows = out.to_dict("records")
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, pd.Timestamp):
-                row[key] = value.to_pydatetime()
-            elif hasattr(value, "item") and not isinstance(value, (str, bytes)):
-                row[key] = value.item()  # numpy scalar → Python
-    return rows
+    values = [_python_values(frame[c]) for c in columns]
+    return [dict(zip(columns, row)) for row in zip(*values)]
+
+
+def _python_values(column: pd.Series) -> list:
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        return [None if pd.isna(v) else v.to_pydatetime() for v in column]
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return column.to_numpy(dtype=object, na_value=None).tolist()
+    if dtype == object:
+        if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):  # the common case, no per-value work
+            return column.where(column.notna(), None).tolist()
+        return [_python_value(v) for v in column.tolist()]
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def _python_value(value):
+    if value is None or (not isinstance(value, (str, bytes, list, dict)) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()  # numpy scalar → Python
+    return value
+
+
+def bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
+    """Insert a frame's rows into `table` within `conn`'s transaction, bypassing SQLAlchemy's
+    per-row parameter building: PostgreSQL COPY, SQLite one prepared executemany (a third of a
+    cold load went into building parameter dicts)."""
+    columns = [c.name for c in table.c if c.name in frame.columns]
+    if frame.empty or not columns:
+        return
+    rows = list(zip(*(_python_values(frame[c]) for c in columns)))
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    if conn.dialect.name == "postgresql":
+        cursor = conn.connection.cursor()
+        try:
+            with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        return
+    # the column types' own conversions (SQLite stores DateTime as SQLAlchemy's string format,
+    # which later comparisons of that column rely on)
+    processors = [table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect) for c in columns]
+    if any(processors):
+        rows = [tuple(v if p is None or v is None else p(v) for v, p in zip(row, processors)) for row in rows]
+    marks = ", ".join("?" for _ in columns)
+    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
