@@ -21,6 +21,10 @@ from extractors.destatis_municipalities import SOURCE as DESTATIS  # noqa: E402
 #: Where the bundled copy of the register was taken from (the CSV a project derived from Destatis' XLSX).
 DESTATIS_COPY = ("https://raw.githubusercontent.com/grundeinkommensbuero/backend/dbb05dba5237/utils/analyseData/"
                  "recentMunicipalityData/data/AuszugGV4QAktuell.csv")
+#: Where the bundled copy of the Covenant of Mayors workbook was taken from.
+COVENANT_COPY = ("https://raw.githubusercontent.com/LisaMarieKauck/OfflineMARLCityNetworkClimate/a281afc7cade/Data/"
+                 "df1_Signatories_2024.xlsx")
+from extractors.covenant_of_mayors import SOURCE as COVENANT  # noqa: E402
 from extractors.http import add_recording  # noqa: E402
 
 TARGET = ROOT / "recordings" / "bundled"
@@ -68,9 +72,16 @@ def main(fixtures: Path) -> None:
                       headers={"content-type": "application/json; charset=utf-8"}, recorded_at=recorded[title],
                       note=f"real enwiki wikitext of {title} (github.com/spencermountain/wtf_wikipedia "
                            f"tests/cache), wrapped in the action=parse envelope. CC BY-SA.")
+    add_recording(TARGET, "GET", COVENANT_COPY,
+                  (fixtures / "covenant_of_mayors/df1_Signatories_2024.xlsx").read_bytes(),
+                  headers={"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+                  recorded_at="2024-04-01T00:00:00Z",
+                  note="JRC open data GCoM – MyCovenant, 5th release (January 2024): 11,973 signatories; copy "
+                       "from github.com/LisaMarieKauck/OfflineMARLCityNetworkClimate Data/ @ a281afc7cade. "
+                       "© European Union (JRC), CC BY 4.0.")
     (TARGET / "options.json").write_text(json.dumps(
         {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True},
-         DESTATIS.name: {"url": DESTATIS_COPY}}, indent=2) + "\n")
+         DESTATIS.name: {"url": DESTATIS_COPY}, COVENANT.name: {"url": COVENANT_COPY}}, indent=2) + "\n")
     print(f"bundled recordings written to {TARGET}")
 
 

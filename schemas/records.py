@@ -104,3 +104,35 @@ MUNICIPALITY_REGISTER = RecordContract(
     required=("source", "record_key", "ags", "name", "source_url", "extracted_at"),
     description="A municipality as its country's official register states it.",
 )
+
+
+#: One membership "this municipality (or group, region …) belongs to this network" as one
+#: source states it. `network` is the network's key in `schemas/networks.yaml` (issue 7: not yet
+#: loaded by the flow; the domain declaration comes next).
+MEMBERSHIP_ASSERTION = RecordContract(
+    name="membership_assertion",
+    columns={
+        "source": "string",
+        "record_key": "string",  # stable id of the membership within its source
+        "network": "string",
+        "member_id": "string",  # the source's own id of the member (Covenant organisation_id)
+        "member_name": "string",
+        "member_kind": "string",  # municipality | group | district | region | association (as the source types it)
+        "member_country": "string",  # raw: ISO code or name
+        "member_qid": "string",
+        "member_lat": "Float64",
+        "member_lon": "Float64",
+        "member_population": "Int64",
+        "status": "string",  # active | suspended | full | associate … (normalised per source)
+        "since_raw": "string",  # the join date/year as the source writes it
+        "since_date": "string",  # ISO date where the source states a day
+        "since_year": "Int64",
+        "until_year": "Int64",
+        "commitments": "string",  # ';'-joined commitment flags the source states (Covenant: com2020;com2030 …)
+        "source_url": "string",
+        "extracted_at": "datetime64[ns, UTC]",
+    },
+    primary_key=("source", "record_key"),
+    required=("source", "record_key", "network", "member_name", "source_url", "extracted_at"),
+    description="A member of a city network as stated by one source.",
+)
