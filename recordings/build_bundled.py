@@ -24,6 +24,7 @@ DESTATIS_COPY = ("https://raw.githubusercontent.com/grundeinkommensbuero/backend
 #: Where the bundled copy of the Covenant of Mayors workbook was taken from.
 COVENANT_COPY = ("https://raw.githubusercontent.com/LisaMarieKauck/OfflineMARLCityNetworkClimate/a281afc7cade/Data/"
                  "df1_Signatories_2024.xlsx")
+from extractors import etmun_member_lists  # noqa: E402
 from extractors.covenant_of_mayors import SOURCE as COVENANT  # noqa: E402
 from extractors.http import add_recording  # noqa: E402
 
@@ -79,6 +80,13 @@ def main(fixtures: Path) -> None:
                   note="JRC open data GCoM – MyCovenant, 5th release (January 2024): 11,973 signatories; copy "
                        "from github.com/LisaMarieKauck/OfflineMARLCityNetworkClimate Data/ @ a281afc7cade. "
                        "© European Union (JRC), CC BY 4.0.")
+    add_recording(TARGET, "GET", etmun_member_lists.URL,
+                  (fixtures / "networks/etmun_member_lists_10_networks_2016-2019.xlsx").read_bytes(),
+                  headers={"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+                  recorded_at="2021-01-01T00:00:00Z",
+                  note="BD ETMUN member lists of 10 networks (2016-19) with the Meta data sheet, from "
+                       "github.com/pgourdongeo/Chap3_LocationalAnalysis ETMUN/DataSource @ 78eaac08ed77; the other "
+                       "sheets of the original workbook are not included. No licence stated; attribute BD ETMUN.")
     (TARGET / "options.json").write_text(json.dumps(
         {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True},
          DESTATIS.name: {"url": DESTATIS_COPY}, COVENANT.name: {"url": COVENANT_COPY}}, indent=2) + "\n")
