@@ -190,7 +190,7 @@ def load_source(
     table = W.partnership_source
     digest = content_hash(assertions, municipalities, rejected)
     with engine.begin() as conn:
-        if _confirm_unchanged(conn, source, digest, run_id, counts, len(assertions)):
+        if _confirm_unchanged(conn, source, digest, run_id, counts):
             return counts
         existing = read_frame(conn, select(
             table.c.record_key, table.c.row_hash, table.c.is_current, table.c.partnership_key, table.c.raw_name_a,
@@ -217,14 +217,16 @@ def load_source(
     return counts
 
 
-def _confirm_unchanged(conn: Connection, source: str, digest: str, run_id: str, counts: LoadCounts,
-                       rows: int) -> bool:
+def _confirm_unchanged(conn: Connection, source: str, digest: str, run_id: str, counts: LoadCounts) -> bool:
     """The same staged content as the source's last successful load: the run confirms it (its
     `load_run` row) and nothing is read, compared or written."""
     same = same_as_last_load(conn, source, digest, run_id)
     if same is None:
         return False
-    counts.rows_unchanged, counts.rows_quarantined = rows, same["rows_quarantined"]
+    # the same accounting as the load that wrote this content (rows it quarantined at load time,
+    # such as sides that became one place, included)
+    counts.rows_quarantined = same["rows_quarantined"]
+    counts.rows_unchanged = max(counts.rows_extracted - counts.rows_quarantined - counts.rows_duplicate, 0)
     conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == source))
                  .values(status="loaded", finished_at=datetime.now(timezone.utc), content_hash=digest,
                          message=f"the same content as run {same['run_id']}: confirmed without comparing",
@@ -297,7 +299,7 @@ def load_register(engine: Engine, *, run_id: str, source: str, municipalities: p
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
     digest = content_hash(municipalities, rejected)
     with engine.begin() as conn:
-        if _confirm_unchanged(conn, source, digest, run_id, counts, len(municipalities)):
+        if _confirm_unchanged(conn, source, digest, run_id, counts):
             return counts
         _, identity = assign_identities(conn, municipalities=municipalities, moves=NO_MOVES, run_id=run_id,
                                         now=boundary)  # a register states identities, no relations

@@ -1,0 +1,70 @@
+"""The curated reference of city networks (`networks.yaml`): loaded, checked, flattened.
+
+Every fact is a claim with its source (`{value: …, source: key}`; several claims where sources
+disagree); a fact without a known source, a duplicate key or an unknown field is refused when
+the file is read, so a maintainer's edit that breaks the rule fails the tests and the run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+PATH = Path(__file__).with_name("networks.yaml")
+FIELDS = frozenset({"name", "acronym", "founded", "founded_in", "secretariat", "secretariat_country", "website",
+                    "scope", "admits", "themes", "part_of", "funded_by", "wikidata"})
+MEMBER_KINDS = frozenset({"municipality", "district", "region", "association", "organisation", "group"})
+
+
+class NetworkFileError(ValueError):
+    """networks.yaml breaks a rule; the message names the network and the field."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    network: str
+    field: str
+    value: object
+    source: str
+
+
+def load(path: Path = PATH) -> tuple[dict[str, str], list[Claim]]:
+    """(sources by key, every claim), checked."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    sources = document.get("sources") or {}
+    claims, keys = [], set()
+    for network in document.get("networks") or []:
+        key = network.get("key")
+        if not key or key in keys:
+            raise NetworkFileError(f"{path.name}: network key {key!r} missing or used twice")
+        keys.add(key)
+        for field, facts in network.items():
+            if field == "key":
+                continue
+            if field not in FIELDS:
+                raise NetworkFileError(f"{path.name}: {key}: unknown field {field!r}")
+            for fact in facts if isinstance(facts, list) else [facts]:
+                claims.extend(_claims(key, field, fact, sources, path))
+    return sources, claims
+
+
+def _claims(key: str, field: str, fact, sources: dict, path: Path) -> list[Claim]:
+    if not isinstance(fact, dict) or fact.get("source") not in sources:
+        raise NetworkFileError(f"{path.name}: {key}.{field}: every fact needs a source listed under 'sources' "
+                               f"(got {fact!r})")
+    source = fact["source"]
+    if field == "name":  # {en: …, de: …, source: …}: one claim per language
+        return [Claim(key, f"name_{lang}", text, source) for lang, text in fact.items() if lang != "source"]
+    if "value" not in fact:
+        raise NetworkFileError(f"{path.name}: {key}.{field}: a fact is {{value: …, source: …}}")
+    if field == "admits" and not set(fact["value"]) <= MEMBER_KINDS:
+        raise NetworkFileError(f"{path.name}: {key}.admits: {sorted(set(fact['value']) - MEMBER_KINDS)} "
+                               f"are not member kinds ({', '.join(sorted(MEMBER_KINDS))})")
+    return [Claim(key, field, fact["value"], source)]
+
+
+@lru_cache(maxsize=1)
+def network_keys() -> frozenset[str]:
+    return frozenset(claim.network for claim in load()[1])
