@@ -119,6 +119,42 @@ def main() -> None:
                                    chosen["longitude"].astype("float64")) <= RIGHT_KM)
     report("2015 list's German sides by name, postcode and Land (truth: the collector's coordinates)",
            found["register_method"].fillna("none"), found["register_status"], right)
+    members(places, index, points)
+
+
+def members(places, index, points) -> None:
+    """City-network members (Covenant of Mayors signatories, BD ETMUN lists) — the kind of
+    European names a held-out check uses: municipalities with coordinates, resolved by name and
+    country; labelled and raw as for twincities."""
+    from extractors import covenant_of_mayors, etmun_member_lists
+    from schemas.records import MEMBERSHIP_ASSERTION
+    from tests.support import bundled_path
+
+    covenant_url = ("https://raw.githubusercontent.com/LisaMarieKauck/OfflineMARLCityNetworkClimate/a281afc7cade/"
+                    "Data/df1_Signatories_2024.xlsx")
+    for label, records in (
+            ("Covenant of Mayors signatories", covenant_of_mayors.parse(bundled_path("GET", covenant_url).read_bytes(),
+                                                                        url=covenant_url)),
+            ("BD ETMUN network members", etmun_member_lists.parse(
+                bundled_path("GET", etmun_member_lists.URL).read_bytes()))):
+        frame = MEMBERSHIP_ASSERTION.to_frame(records)
+        frame = frame[frame["reject_reason"].isna() & (frame["member_kind"].fillna("municipality") == "municipality")]
+        frame = frame.dropna(subset=["member_lat", "member_lon"]).reset_index(drop=True)
+        queries = pd.DataFrame({"name": frame["member_name"], "country_code": to_iso2(frame["member_country"])})
+        got = resolve(queries, index, places)
+        labels = resolve(queries.assign(lat=frame["member_lat"], lon=frame["member_lon"]), index, places)
+        at = points.reindex(labels["geonames_id"].astype("float64"))
+        where = points.reindex(got["geonames_id"].astype("float64"))
+        labelled = ((labels["match_status"] == "resolved") & labels["match_method"].isin(["exact", "alternate"])
+                    & pd.Series(haversine_km(frame["member_lat"], frame["member_lon"], at["lat"], at["lon"])
+                                <= RIGHT_KM)).to_numpy()
+        right = pd.Series(haversine_km(at["lat"], at["lon"], where["lat"], where["lon"]) <= RIGHT_KM)
+        report(f"{label}, by name and country (truth: the namesake at the source's coordinates)",
+               got["match_method"][labelled].reset_index(drop=True),
+               got["match_status"][labelled].reset_index(drop=True), right[labelled].reset_index(drop=True))
+        raw = pd.Series(haversine_km(frame["member_lat"], frame["member_lon"], where["lat"], where["lon"]) <= RIGHT_KM)
+        report(f"{label}, by name and country (truth: the source's raw coordinates; groups' and country "
+               f"centroids included)", got["match_method"], got["match_status"], raw)
 
 
 if __name__ == "__main__":
