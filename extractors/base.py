@@ -48,3 +48,15 @@ def response_time(response) -> datetime:
         except (TypeError, ValueError):
             pass
     return datetime.now(timezone.utc)
+
+
+def open_workbook(content: bytes, url: str, source: str):
+    """An XLSX response as a read-only openpyxl workbook; anything else fails the source loudly."""
+    import io
+
+    from openpyxl import load_workbook
+
+    try:
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - not a workbook at all (an HTML error page, a truncated download)
+        raise SourceChanged(f"{source}: {url} is not an XLSX workbook ({type(exc).__name__})") from exc

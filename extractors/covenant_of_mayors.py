@@ -19,14 +19,13 @@ Not yet loaded by the flow: the memberships domain declaration is the next step 
 """
 from __future__ import annotations
 
-import io
 import re
 from datetime import date, datetime, timezone
 from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
+from extractors.base import EmptyResult, SourceChanged, SourceInfo, open_workbook, response_time
 from schemas.records import MEMBERSHIP_ASSERTION
 
 LANDING_PAGE = "https://data.jrc.ec.europa.eu/dataset/b425918f-53a1-495c-8619-cd370c302eb0"
@@ -76,13 +75,8 @@ def extract(http, url: str | None = None) -> list[dict]:
 
 
 def parse(content: bytes, *, url: str = LANDING_PAGE, extracted_at: datetime | None = None) -> list[dict]:
-    from openpyxl import load_workbook
-
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - not a workbook at all
-        raise SourceChanged(f"{SOURCE.name}: {url} is not an XLSX workbook ({type(exc).__name__})") from exc
+    workbook = open_workbook(content, url, SOURCE.name)
     header, rows = _signatories(workbook, url)
     records = [_record(line, dict(zip(header, row)), url, extracted_at)
                for line, row in enumerate(rows, start=2) if any(v not in (None, "") for v in row)]

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
+from extractors.base import EmptyResult, SourceChanged, SourceInfo, open_workbook, response_time
 from schemas.records import MUNICIPALITY_REGISTER
 
 #: GV-ISys' page, which links the quarterly and annual tables (Excel).
@@ -105,9 +105,7 @@ def _csv_rows(content: bytes, url: str) -> list[dict]:
 
 
 def _xlsx_rows(content: bytes, url: str) -> list[dict]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    workbook = open_workbook(content, url, SOURCE.name)
     sheet = next((workbook[n] for n in workbook.sheetnames if "gemeinden" in n.lower()), workbook.worksheets[-1])
     rows = sheet.iter_rows(values_only=True)
     header_text, data = "", []

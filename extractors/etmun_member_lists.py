@@ -14,11 +14,10 @@ source of join years for several networks. No live URL besides the copy it was t
 """
 from __future__ import annotations
 
-import io
 import re
 from datetime import datetime, timezone
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
+from extractors.base import EmptyResult, SourceChanged, SourceInfo, open_workbook, response_time
 from schemas.records import MEMBERSHIP_ASSERTION
 
 URL = ("https://raw.githubusercontent.com/pgourdongeo/Chap3_LocationalAnalysis/78eaac08ed77/ETMUN/DataSource/"
@@ -61,13 +60,8 @@ def extract(http, url: str = URL) -> list[dict]:
 
 
 def parse(content: bytes, *, url: str = URL, extracted_at: datetime | None = None) -> list[dict]:
-    from openpyxl import load_workbook
-
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - not a workbook at all
-        raise SourceChanged(f"{SOURCE.name}: {url} is not an XLSX workbook ({type(exc).__name__})") from exc
+    workbook = open_workbook(content, url, SOURCE.name)
     records, sheets = [], 0
     for sheet in workbook.worksheets:
         rows = sheet.iter_rows(values_only=True)

@@ -152,3 +152,21 @@ def load_runs(url: str, consolidation: bool = False):
         frame = wh.read_frame(conn, statement)
     engine.dispose()
     return frame
+
+
+def xlsx_bytes(header, rows, title: str | None = None) -> bytes:
+    """A one-sheet workbook as a source would serve it, for parser edge cases."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    if title:
+        sheet.title = title
+    sheet.append(list(header))
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

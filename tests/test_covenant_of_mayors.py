@@ -1,15 +1,13 @@
 """Covenant of Mayors signatories, parsed from the real JRC workbook (5th release, January 2024)."""
-import io
 from datetime import datetime, timezone
 
 import pandas as pd
 import pytest
-from openpyxl import Workbook
 
 from extractors import covenant_of_mayors as com
 from extractors.base import EmptyResult, SourceChanged
 from schemas.records import MEMBERSHIP_ASSERTION
-from tests.support import bundled_path
+from tests.support import bundled_path, xlsx_bytes
 
 COPY = ("https://raw.githubusercontent.com/LisaMarieKauck/OfflineMARLCityNetworkClimate/a281afc7cade/Data/"
         "df1_Signatories_2024.xlsx")
@@ -51,14 +49,7 @@ def test_decimal_comma_coordinates_are_read_and_placeholders_are_no_evidence(sig
 
 
 def workbook(rows, header=com.REQUIRED):
-    book = Workbook()
-    sheet = book.active
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(header, rows)
 
 
 def row(**values):

@@ -1,13 +1,10 @@
 """Member lists of ten city networks (BD ETMUN, 2016–19), parsed from the real workbook."""
-import io
-
 import pytest
-from openpyxl import Workbook
 
 from extractors import etmun_member_lists as etmun
 from extractors.base import EmptyResult, SourceChanged
 from schemas.records import MEMBERSHIP_ASSERTION
-from tests.support import bundled_path
+from tests.support import bundled_path, xlsx_bytes
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +39,7 @@ def test_text_coordinates_are_numbers_where_the_collector_has_them(members):
 
 
 def sheet_bytes(rows, title="99999_Test", header=etmun.COLUMNS):
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(header, rows, title)
 
 
 def test_unknown_types_and_years_go_to_quarantine_and_a_changed_workbook_fails(monkeypatch):

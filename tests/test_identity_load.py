@@ -140,14 +140,19 @@ LYON = ("gn:2996944", "Lyon", 2996944, None)
 SLUBICE = ("gn:3085450", "Słubice", 3085450, None)
 
 
-def test_a_placeholder_is_merged_into_the_namesake_its_twin_towns_identify(engine):
-    rows = [("k1", FRANKFURT_MAIN, LYON), ("k2", FRANKFURT_ODER, SLUBICE), ("k3", FRANKFURT_QID, LYON)]
+def run_with_frankfurt_placeholder(engine, rows):
+    """One run in which Wikidata's "Frankfurt" (Q1794) is a placeholder with both Frankfurts as candidates."""
     frame, munis = staged(rows)
     munis["candidates"] = munis["municipality_id"].map({"wd:Q1794": "gn:2925533;gn:2925535"}).astype("string")
     wh.start_run(engine, "r1", "s1", T0)
     wh.load_source(engine, run_id="r1", source="s1", assertions=frame, municipalities=munis,
                    rejected=pd.DataFrame(), rows_extracted=len(frame), now=T0)
     wh.consolidate_partnerships(engine, run_id="r1", now=T0)
+
+
+def test_a_placeholder_is_merged_into_the_namesake_its_twin_towns_identify(engine):
+    run_with_frankfurt_placeholder(engine, [("k1", FRANKFURT_MAIN, LYON), ("k2", FRANKFURT_ODER, SLUBICE),
+                                            ("k3", FRANKFURT_QID, LYON)])
     identifiers = read(engine, W.municipality_identifier).set_index(["scheme", "value"])["municipality_id"]
     main = identifiers[("geonames", "2925533")]
     assert identifiers[("wikidata", "Q1794")] == main
@@ -162,12 +167,7 @@ def test_a_placeholder_is_merged_into_the_namesake_its_twin_towns_identify(engin
 
 
 def test_a_placeholder_twinned_like_two_namesakes_stays_a_placeholder(engine):
-    rows = [("k1", FRANKFURT_MAIN, LYON), ("k2", FRANKFURT_ODER, LYON), ("k3", FRANKFURT_QID, LYON)]
-    frame, munis = staged(rows)
-    munis["candidates"] = munis["municipality_id"].map({"wd:Q1794": "gn:2925533;gn:2925535"}).astype("string")
-    wh.start_run(engine, "r1", "s1", T0)
-    wh.load_source(engine, run_id="r1", source="s1", assertions=frame, municipalities=munis,
-                   rejected=pd.DataFrame(), rows_extracted=len(frame), now=T0)
-    wh.consolidate_partnerships(engine, run_id="r1", now=T0)
+    run_with_frankfurt_placeholder(engine, [("k1", FRANKFURT_MAIN, LYON), ("k2", FRANKFURT_ODER, LYON),
+                                            ("k3", FRANKFURT_QID, LYON)])
     assert read(engine, W.municipality_redirect).empty
     assert len(read(engine, W.partnership).query("is_current")) == 3
