@@ -26,6 +26,7 @@ from urllib.parse import urljoin
 from bs4 import BeautifulSoup
 
 from extractors.base import EmptyResult, SourceChanged, SourceInfo, open_workbook, response_time
+from extractors.cells import coordinate, number
 from schemas.records import MEMBERSHIP_ASSERTION
 
 LANDING_PAGE = "https://data.jrc.ec.europa.eu/dataset/b425918f-53a1-495c-8619-cd370c302eb0"
@@ -118,8 +119,8 @@ def _record(line: int, row: dict, url: str, extracted_at: datetime) -> dict:
         "member_name": name,
         "member_kind": "group" if row.get("group_profile") is True else None,
         "member_country": EU_CODES.get(country, country) or None,
-        "member_lat": _coordinate(row.get("organisation_latitude"), 90),
-        "member_lon": _coordinate(row.get("organisation_longitude"), 180),
+        "member_lat": coordinate(row.get("organisation_latitude"), 90),
+        "member_lon": coordinate(row.get("organisation_longitude"), 180),
         "member_population": _integer(row.get("population_adhesion")),
         "status": status or raw_status or None,
         "since_raw": _text(row.get("date_of_adhesion")) if not isinstance(row.get("date_of_adhesion"), datetime)
@@ -140,29 +141,9 @@ def _text(value) -> str | None:
     return None if text.lower() in MISSING else text
 
 
-def _number(value) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    text = _text(value)
-    if text is None:
-        return None
-    try:
-        return float(text.replace(" ", "").replace(",", "."))  # "37,22999954": a decimal comma
-    except ValueError:
-        return None
-
-
-def _coordinate(value, limit: float) -> float | None:
-    """Missing, unreadable, zero or out of range is no evidence (not a reason to refuse the member)."""
-    number = _number(value)
-    return number if number is not None and number != 0 and -limit <= number <= limit else None
-
-
 def _integer(value) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None and number >= 0 else None
+    found = number(value)
+    return int(found) if found is not None and found >= 0 else None
 
 
 def _adhesion(value) -> date | None:

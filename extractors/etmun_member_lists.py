@@ -18,6 +18,7 @@ import re
 from datetime import datetime, timezone
 
 from extractors.base import EmptyResult, SourceChanged, SourceInfo, open_workbook, response_time
+from extractors.cells import coordinate
 from schemas.records import MEMBERSHIP_ASSERTION
 
 URL = ("https://raw.githubusercontent.com/pgourdongeo/Chap3_LocationalAnalysis/78eaac08ed77/ETMUN/DataSource/"
@@ -105,8 +106,8 @@ def _record(sheet: str, line: int, row: dict, url: str, extracted_at: datetime) 
         "member_name": name,
         "member_kind": kind,
         "member_country": _text(row.get("CountryCode")),
-        "member_lat": _coordinate(row.get("Y"), 90),
-        "member_lon": _coordinate(row.get("X"), 180),
+        "member_lat": coordinate(row.get("Y"), 90),
+        "member_lon": coordinate(row.get("X"), 180),
         "member_population": _population(row.get("Pop_collect")),
         "status": STATUSES.get(raw_status, raw_status or None),
         "since_raw": str(year) if year not in (None, "") else None,
@@ -122,14 +123,6 @@ def _text(value) -> str | None:
         return None
     text = " ".join(str(value).split())
     return text or None
-
-
-def _coordinate(value, limit: float) -> float | None:
-    try:
-        number = float(str(value).replace(",", ".")) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return number if number is not None and number != 0 and -limit <= number <= limit else None
 
 
 def _population(value) -> int | None:

@@ -20,6 +20,7 @@ import re
 from datetime import datetime, timezone
 
 from extractors.base import EmptyResult, SourceChanged, SourceInfo, response_time
+from extractors.cells import coordinate
 from schemas.records import PARTNERSHIP_ASSERTION
 
 URL = "https://raw.githubusercontent.com/muenchdo/TwinTowns/6144481b3684/data/data/partnerstaedte_final.csv"
@@ -71,7 +72,7 @@ def _record(line: int, row: list[str], url: str, extracted_at: datetime) -> dict
     postcode = plz.zfill(5) if re.fullmatch(r"\d{4,5}", plz) else None
     if plz and postcode is None:
         reasons.append(f"line {line}: postcode {plz!r} is not a German postcode")
-    coordinates = [_coordinate(v, limit) for v, limit in ((lat, 90), (lon, 180), (p_lat, 90), (p_lon, 180))]
+    coordinates = [coordinate(v, limit) for v, limit in ((lat, 90), (lon, 180), (p_lat, 90), (p_lon, 180))]
     return {
         "source": SOURCE.name,
         "record_key": f"{name}|{postcode or plz}|{partner}|{country}",
@@ -91,12 +92,3 @@ def _record(line: int, row: list[str], url: str, extracted_at: datetime) -> dict
         "extracted_at": extracted_at,
         "reject_reason": "; ".join(reasons) or None,
     }
-
-
-def _coordinate(value: str, limit: float) -> float | None:
-    """The collector's geocoding: missing or out of range is simply no evidence."""
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if -limit <= number <= limit and number != 0 else None

@@ -1,7 +1,7 @@
 """From one membership source's raw rows to staged memberships (issue 7: staged and measured; the
 load step comes with the memberships domain declaration).
 
-Pure. A member is resolved exactly as a partnership side is (`transforms.staging._resolve_side`:
+Pure. A member is resolved exactly as a partnership side is (`transforms.staging.resolve_side`:
 the official register for German members, the gazetteer with the source's coordinates, overrides
 none yet) — except that a member the source types as a group of municipalities, an association
 or an organisation is never resolved to a place by name: "Alkmaar, Bergen, Castricum, …" (a
@@ -17,7 +17,7 @@ from schemas.records import REJECT_REASON
 from transforms import partnerships as P
 from transforms.countries import to_iso2
 from transforms.registers import OfficialRegister
-from transforms.staging import _municipality_frame, _resolve_side
+from transforms.staging import municipality_frame, resolve_side
 
 #: Kinds of member that are not one place: kept by name, never resolved to a municipality.
 NOT_A_PLACE = ("group", "association", "organisation", "other")
@@ -57,7 +57,7 @@ def stage_memberships(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.Data
         "a_qid": ok["member_qid"],
     })
     places_only = ~ok["member_kind"].isin(NOT_A_PLACE).fillna(False).to_numpy()
-    resolved = _resolve_side(side, "a", places, index, register)
+    resolved = resolve_side(side, "a", places, index, register)
     not_places = ~places_only
     if not_places.any():  # a group or association is its own identity, by name
         by_name = P.municipality_ids(pd.DataFrame({"geonames_id": pd.array([pd.NA] * int(not_places.sum()),
@@ -88,7 +88,7 @@ def stage_memberships(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.Data
     parts = [frame for frame in (rejected, conflicting, nameless) if len(frame)]
     rejected = pd.concat(parts, ignore_index=True) if parts else rejected
     memberships = memberships[~no_identity.to_numpy()][MEMBERSHIP_COLUMNS].reset_index(drop=True)
-    municipalities = _municipality_frame(resolved[~no_identity.to_numpy()])
+    municipalities = municipality_frame(resolved[~no_identity.to_numpy()])
     staged = StagedMemberships(source, len(raw), memberships, municipalities, rejected, collapsed)
     if not staged.accounted:
         raise RuntimeError(f"{source}: staging lost rows ({len(raw)} in, {len(memberships)} staged, "

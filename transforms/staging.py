@@ -84,7 +84,7 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
     ok = ok.reset_index(drop=True)
     sides = {}
     for side in ("a", "b"):
-        sides[side] = _resolve_side(ok, side, places, index, official)
+        sides[side] = resolve_side(ok, side, places, index, official)
         status = sides[side]["match_status"].value_counts()
         say(f"side {side.upper()} resolved: {int(status.get('resolved', 0)):,} resolved, "
             f"{int(status.get('ambiguous', 0)):,} ambiguous, {int(status.get('unresolved', 0)):,} unresolved "
@@ -99,7 +99,7 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
     ok = P.add_reason(ok, ok["is_self_pair"], _self_pair_reasons(ok, sides["a"]))
     assertions = _assertion_frame(ok)
     municipalities = pd.concat([sides["a"], sides["b"]], ignore_index=True)
-    municipalities = _municipality_frame(municipalities)
+    municipalities = municipality_frame(municipalities)
 
     reports = []
     muni_report = validate(municipalities, "municipality")
@@ -136,7 +136,7 @@ def stage(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.DataFrame,
     return staged
 
 
-def _resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: pd.DataFrame,
+def resolve_side(frame: pd.DataFrame, side: str, places: pd.DataFrame, index: pd.DataFrame,
                   official: OfficialRegister | None = None) -> pd.DataFrame:
     queries = pd.DataFrame({
         "name": frame[f"{side}_name"].astype("string"),
@@ -231,7 +231,7 @@ def _assertion_frame(ok: pd.DataFrame) -> pd.DataFrame:
     return out[ASSERTION_COLUMNS].copy()
 
 
-def _municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
+def municipality_frame(resolved: pd.DataFrame) -> pd.DataFrame:
     """One row per identity; the best-scored match wins, identifiers from any row."""
     is_resolved = resolved["canonical_name"].notna()
     frame = pd.DataFrame({
