@@ -15,7 +15,7 @@ Live: the newest release is discovered on the JRC data catalogue's landing page 
 the landing page exists yet: a live `--record` run stores it, and the workbook is checked against
 the header words below and ≥ 5,000 signatories.
 
-Not yet loaded by the flow: the memberships domain declaration is the next step of issue 7.
+
 """
 from __future__ import annotations
 

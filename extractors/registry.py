@@ -4,7 +4,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from extractors import (
+    covenant_of_mayors,
     destatis_municipalities,
+    etmun_member_lists,
     german_partnerships_2015,
     twincities_dataset,
     wikidata_twinnings,
@@ -15,7 +17,8 @@ from extractors import (
 SOURCES: dict[str, ModuleType] = {
     module.SOURCE.name: module
     for module in (destatis_municipalities, wikidata_twinnings, twincities_dataset, wikipedia_twinning_sections,
-                   german_partnerships_2015)
+                   german_partnerships_2015,
+                   covenant_of_mayors, etmun_member_lists)
 }
 
 

@@ -252,6 +252,44 @@ def resolve() -> None:
     out.to_csv(sys.stdout, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
+@app.command()
+@friendly
+def memberships(
+    municipality: str = typer.Argument(..., help="A name (Köln), an AGS (05315000) or a municipality_id."),
+    warehouse: str = typer.Option(None, "--warehouse", envvar=settings.WAREHOUSE_ENV, show_envvar=True,
+                                  help="Warehouse URL (default: the SQLite warehouse in CITYLINKS_HOME)."),
+) -> None:
+    """Print one municipality's city networks: since, status, role and the sources stating each."""
+    from warehouse import load as wh
+    from warehouse.read import find_municipalities, memberships_of
+
+    url = warehouse or settings.warehouse_url(required=False)[0]
+    engine = wh.make_engine(url)
+    try:
+        wh.check_reachable(engine)
+        found = find_municipalities(engine, municipality)
+        if found.empty:
+            raise CliError(f"no municipality named {municipality!r} in the warehouse (try its AGS or the name "
+                           "the official register uses)", EXIT_USAGE)
+        if len(found) > 1:
+            lines = [f"  {r.municipality_id}  {r.name} ({r.country_code or '?'}"
+                     + (f", AGS {r.ags}" if r.ags else "") + (f", {r.region_name}" if r.region_name else "") + ")"
+                     for r in found.itertuples()]
+            raise CliError(f"{municipality!r} names {len(found)} municipalities; give one of these ids:\n"
+                           + "\n".join(lines), EXIT_USAGE)
+        who = found.iloc[0]
+        rows = memberships_of(engine, who["municipality_id"])
+    finally:
+        engine.dispose()
+    typer.echo(f"{who['name']} ({who['municipality_id']}" + (f", AGS {who['ags']}" if who["ags"] else "")
+               + f"): {len(rows)} network(s)")
+    for r in rows.itertuples():
+        since = r.since_date or (str(int(r.since_year)) if r.since_year == r.since_year and r.since_year else "-")
+        until = str(int(r.until_year)) if r.until_year == r.until_year and r.until_year else ""
+        typer.echo(f"  {(r.name_en or r.network)[:44]:44} {r.status:9} {(r.role or ''):9} since {since:10} "
+                   + (f"until {until} " if until else "") + f"[{r.sources}]")
+
+
 def main() -> None:  # pragma: no cover - the console script
     app()
 

@@ -1,8 +1,10 @@
-"""What the pipeline does per domain: which stage step and which load step a source's rows take.
+"""What the pipeline does per domain: the stage step bound to each declared domain.
 
-A source module declares its domain and record contract (`SOURCE`); this table maps the domain
-to the pure stage function and the load function. Registers (official lists of municipalities)
-load first: the other domains' staging resolves their sides against them.
+A source module declares its domain and record contract (`SOURCE`); the domain's tables, keys,
+versioned columns and suites are declared in `schemas.domains`; here each domain gets its pure
+stage function and the load it takes — one generic relation load for every relation domain.
+Registers (official lists of municipalities) load first: the other domains' staging resolves
+their members and sides against them.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from schemas.domains import MEMBERSHIPS, PARTNERSHIPS, DomainSpec
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -18,6 +22,7 @@ class Domain:
     stage: Callable[..., object]  # (frame, places=, index=, register=, progress=) -> staged
     load: Callable[..., object]  # warehouse load function, called with the staged parts
     first: bool = False  # loaded before the other domains are staged
+    spec: DomainSpec | None = None  # a relation domain's declaration (None: the register)
 
 
 def _stage_partnerships(frame: pd.DataFrame, *, places, index, register, progress):
@@ -28,18 +33,27 @@ def _stage_partnerships(frame: pd.DataFrame, *, places, index, register, progres
                  progress=progress)
 
 
+def _stage_memberships(frame: pd.DataFrame, *, places, index, register, progress):
+    from transforms.memberships import stage_memberships
+
+    return stage_memberships(frame, places=places, index=index, register=register, progress=progress)
+
+
 def _stage_register(frame: pd.DataFrame, *, places, index, register, progress):
     from transforms.registers import stage_register
 
     return stage_register(frame, places=places, index=index, progress=progress)
 
 
-def _load_partnerships(engine, staged, **kwargs):
-    from warehouse.load import load_source
+def _relation_load(spec: DomainSpec):
+    def load(engine, staged, **kwargs):
+        from warehouse.load import load_source
 
-    return load_source(engine, source=staged.source, assertions=staged.assertions,
-                       municipalities=staged.municipalities, rejected=staged.rejected,
-                       rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed, **kwargs)
+        return load_source(engine, source=staged.source, assertions=staged.assertions,
+                           municipalities=staged.municipalities, rejected=staged.rejected,
+                           rows_extracted=staged.rows_extracted, rows_duplicate=staged.duplicates_collapsed,
+                           spec=spec, **kwargs)
+    return load
 
 
 def _load_register(engine, staged, **kwargs):
@@ -52,7 +66,8 @@ def _load_register(engine, staged, **kwargs):
 
 DOMAINS = {
     "registers": Domain("registers", _stage_register, _load_register, first=True),
-    "partnerships": Domain("partnerships", _stage_partnerships, _load_partnerships),
+    "partnerships": Domain("partnerships", _stage_partnerships, _relation_load(PARTNERSHIPS), spec=PARTNERSHIPS),
+    "memberships": Domain("memberships", _stage_memberships, _relation_load(MEMBERSHIPS), spec=MEMBERSHIPS),
 }
 
 

@@ -2,8 +2,8 @@
 
 Orchestration only: what to run, with which retries, in which order, and what to report.
 Sources extract and stage concurrently (bounded); loads run one at a time, because each
-load writes one source's provenance; then the consolidated `partnership` versions are computed
-once for the whole run, at one boundary time. One run at a time
+load writes one source's provenance; then each relation domain's versions (partnerships,
+memberships) are computed once for the whole run, at one boundary time. One run at a time
 per warehouse (a lock in the warehouse), whoever starts it.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ from extractors.http import FetchError, HttpClient
 from flows import domains, settings
 from flows.gazetteer import gazetteer
 from flows.report import counts_in_words, coverage_markdown, describe_error, quality_markdown, summary_rows
+from schemas.domains import RELATION_DOMAINS
 from warehouse import load as wh
 from warehouse.lock import WarehouseBusy, exclusive_run
 
@@ -46,6 +47,11 @@ class SourceOutcome:
     status: str  # loaded | failed
     message: str = ""
     counts: dict = field(default_factory=dict)
+    domain: str = ""  # partnerships | memberships | registers; "" for the run's own steps
+
+    @property
+    def is_source(self) -> bool:
+        return bool(self.domain)
 
 
 def _transient(task, task_run, state) -> bool:
@@ -122,16 +128,32 @@ def load(warehouse_url: str, run_id: str, staged, max_reject_share: float, max_s
 
 
 @task(name="consolidate", cache_policy=NO_CACHE)
-def consolidate(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
-    """Partnership versions from all sources' current assertions, once per run."""
+def consolidate(warehouse_url: str, run_id: str, boundary: datetime, domain: str) -> dict:
+    """One relation domain's versions from all sources' current assertions, once per run."""
     from transforms.quality import validate
 
     logger = get_run_logger()
     engine = wh.make_engine(warehouse_url)
     try:
-        counts = wh.counts_dict(wh.consolidate_partnerships(engine, run_id=run_id, now=boundary, check=validate))
-        logger.info("partnerships consolidated: %s new, %s changed, %s ended", f"{counts['partnerships_new']:,}",
-                    f"{counts['partnerships_changed']:,}", f"{counts['partnerships_ended']:,}")
+        spec = RELATION_DOMAINS[domain]
+        counts = wh.counts_dict(wh.consolidate_domain(engine, spec, run_id=run_id, now=boundary, check=validate))
+        logger.info("%s consolidated: %s new, %s changed, %s ended", domain, f"{counts['rows_new']:,}",
+                    f"{counts['rows_changed']:,}", f"{counts['rows_ended']:,}")
+        return counts
+    finally:
+        engine.dispose()
+
+
+@task(name="load-networks", cache_policy=NO_CACHE)
+def load_networks(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
+    """The curated city networks (schemas/networks.yaml) as the `organisation` table, SCD2."""
+    from schemas.networks import organisations
+    from warehouse.organisations import load_organisations
+
+    engine = wh.make_engine(warehouse_url)
+    try:
+        counts = wh.counts_dict(load_organisations(engine, organisations(), run_id=run_id, now=boundary))
+        get_run_logger().info("networks reference: %s", counts_in_words(counts))
         return counts
     finally:
         engine.dispose()
@@ -140,7 +162,7 @@ def consolidate(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
 @task(name="publish-report", cache_policy=NO_CACHE)
 def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: dict, warehouse: str,
             coverage=None) -> None:
-    sources = [o for o in outcomes if o.source != wh.CONSOLIDATION]
+    sources = [o for o in outcomes if o.is_source]
     failed = [o for o in outcomes if o.status != "loaded"]
     headline = (f"{sum(o.status == 'loaded' for o in sources)} of {len(sources)} sources loaded into {warehouse}"
                 + ("; failed: " + "; ".join(f"{o.source} — {o.message}" for o in failed) if failed else ""))
@@ -222,7 +244,7 @@ def nightly(
     publish(outcomes, quality, rejected, shown, _coverage(url))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
-        sources = sum(o.source != wh.CONSOLIDATION for o in outcomes)
+        sources = sum(o.is_source for o in outcomes)
         message = f"{len(failed)} of {sources} sources failed: " + "; ".join(
             f"{o.source} ({o.message})" for o in failed)
         logger.error("%s", message)
@@ -265,6 +287,8 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
     started = datetime.now(timezone.utc)
     for name in names:
         wh.start_run(engine, run_id, name, started)
+    reference = _run_step(engine, run_id, "reference:organisation", "loading the networks reference",
+                          lambda: load_networks(url, run_id, started))
 
     extracted = {}
     # A recording answers the same every time: no fetch retries in replay mode.
@@ -285,13 +309,14 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
             quality[name], rejected[name] = staged.quality, staged.rejected
             counts = load.with_options(name=f"load-{name}")(url, run_id, staged, max_reject_share, max_shrink,
                                                              started)
-            outcomes.append(SourceOutcome(name, "loaded", counts=counts))
+            outcomes.append(SourceOutcome(name, "loaded", counts=counts, domain=domain_of(name)))
         except Exception as exc:  # noqa: BLE001 - isolate sources; the message goes to audit and summary
             message = describe_error(exc)
             logger.error("source %s failed: %s", name, message)
             counts = _refused_counts(staged) if staged is not None else None
             wh.fail_run(engine, run_id, name, message, counts)
-            outcomes.append(SourceOutcome(name, "failed", message, wh.counts_dict(counts) if counts else {}))
+            outcomes.append(SourceOutcome(name, "failed", message, wh.counts_dict(counts) if counts else {},
+                                          domain=domain_of(name)))
 
     first = [n for n in names if domains.of(registry.get(n)).first]
     for name in first:  # official registers: loaded before the others resolve their sides
@@ -310,8 +335,16 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
                            describe_error(exc))
     for name in rest:
         load_one(name, staged[name])
-    outcomes.append(_consolidate(engine, url, run_id, started))
+    outcomes.insert(0, reference)
+    for domain, spec in RELATION_DOMAINS.items():
+        outcomes.append(_run_step(engine, run_id, spec.consolidation, f"{domain} consolidation",
+                                  lambda domain=domain: consolidate.with_options(name=f"consolidate-{domain}")(
+                                      url, run_id, started, domain)))
     return outcomes, quality, rejected
+
+
+def domain_of(name: str) -> str:
+    return domains.of(registry.get(name)).name
 
 
 def _staged_or_failed(extracted: dict, staged_futures: dict) -> dict:
@@ -348,17 +381,16 @@ def corroborate_sides(staged: dict, register) -> dict:
     return {s.source: s for s in moved}
 
 
-def _consolidate(engine, url, run_id, started) -> SourceOutcome:
-    """After every source: one set of partnership versions for the whole run. If it fails, the
-    sources' provenance stays loaded and the next run recomputes the pairs it left."""
+def _run_step(engine, run_id: str, step: str, what: str, run) -> SourceOutcome:
+    """A step of the run that is not a source (a domain's consolidation, the networks reference):
+    if it fails, the sources' provenance stays loaded and the next run recomputes what it left."""
     try:
-        counts = consolidate(url, run_id, started)
-        return SourceOutcome(wh.CONSOLIDATION, "loaded", counts=counts)
+        return SourceOutcome(step, "loaded", counts=run())
     except Exception as exc:  # noqa: BLE001 - reported like a failed source
         message = describe_error(exc)
-        get_run_logger().error("consolidation failed: %s", message)
-        wh.fail_run(engine, run_id, wh.CONSOLIDATION, message)
-        return SourceOutcome(wh.CONSOLIDATION, "failed", message)
+        get_run_logger().error("%s failed: %s", what, message)
+        wh.fail_run(engine, run_id, step, message)
+        return SourceOutcome(step, "failed", message)
 
 
 def _official_register(engine, announce: bool):

@@ -43,7 +43,8 @@ def summary_rows(outcomes: Iterable) -> list[dict]:
     """The run-summary artifact: source, status and reason first, so the reason is on screen."""
     rows = []
     for outcome in outcomes:
-        row = {"source": outcome.source, "status": outcome.status, "reason": outcome.message or ""}
+        row = {"source": outcome.source, "status": outcome.status, "reason": outcome.message or "",
+               "domain": getattr(outcome, "domain", "") or "(run step)"}
         row.update({word: outcome.counts.get(key, 0) for key, word in COUNT_WORDS})
         rows.append(row)
     return rows

@@ -10,10 +10,12 @@ from datetime import date
 
 import pycountry
 
+from schemas.domains import MEMBERSHIP_ROLES, MEMBERSHIP_STATUSES
+from schemas.networks import network_keys
 from schemas.records import RELATION_TYPES
 
 MUNICIPALITY_KINDS = ("municipality", "borough", "locality", "district", "region", "association",
-                      "unincorporated_area")
+                      "unincorporated_area", "group", "organisation", "other")
 #: ISO 3166-1 alpha-2 plus XK (Kosovo, user-assigned but used by the EU and GeoNames).
 ISO2_CODES = sorted({c.alpha_2 for c in pycountry.countries} | {"XK"})
 #: Earliest year a twinning can plausibly start (Paderborn–Le Mans, 836) and the latest.
@@ -120,5 +122,55 @@ def register_suite() -> list[Expectation]:
     ]
 
 
+def membership_source_suite(today: date | None = None) -> list[Expectation]:
+    """One source's memberships: a known network, the status vocabulary, a join not in the future
+    and not before the network existed (`network_joins_from`: networks.yaml), ISO countries."""
+    this_year = (today or date.today()).year
+    not_null = ["source", "record_key", "network", "municipality_id", "membership_key", "status", "source_url",
+                "extracted_at"]
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, row_level=False),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, meaning=f"{c} is missing") for c in not_null],
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["source", "record_key"], "ignore_row_if": "never"},
+                    meaning="the source states this record key more than once"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "network", "value_set": sorted(network_keys())},
+                    meaning="network not in schemas/networks.yaml"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": list(MEMBERSHIP_STATUSES)},
+                    meaning="unknown membership status"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "role", "value_set": list(MEMBERSHIP_ROLES)},
+                    meaning="unknown membership role"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "country_code", "value_set": ISO2_CODES},
+                    meaning="country is not an ISO 3166-1 code"),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "since_year", "max_value": this_year},
+                    meaning=f"joined after {this_year} (in the future)"),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "since_year", "column_B": "network_joins_from", "or_equal": True,
+            "ignore_row_if": "either_value_is_missing"}, meaning="joined before the network was founded"),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "until_year", "column_B": "since_year", "or_equal": True,
+            "ignore_row_if": "either_value_is_missing"}, meaning="left before it joined"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "since_date", "regex": r"^\d{4}-\d{2}-\d{2}$"},
+                    meaning="join date is not an ISO date"),
+    ]
+
+
+def membership_suite(today: date | None = None) -> list[Expectation]:
+    """The consolidated memberships, checked inside the load before any version is written:
+    one current membership per member and network."""
+    this_year = (today or date.today()).year
+    return [
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, row_level=False)
+          for c in ("membership_key", "network", "municipality_id", "status")],
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "membership_key"}, row_level=False),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "network", "value_set": sorted(network_keys())},
+                    row_level=False),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": list(MEMBERSHIP_STATUSES)},
+                    row_level=False),
+        Expectation("ExpectColumnValuesToBeBetween", {"column": "since_year", "max_value": this_year},
+                    row_level=False),
+    ]
+
+
 SUITES = {"partnership_source": partnership_source_suite, "municipality": municipality_suite,
-          "partnership": partnership_suite, "register": register_suite}
+          "partnership": partnership_suite, "register": register_suite,
+          "membership_source": membership_source_suite, "membership": membership_suite}

@@ -14,7 +14,7 @@ import yaml
 
 PATH = Path(__file__).with_name("networks.yaml")
 FIELDS = frozenset({"name", "acronym", "founded", "founded_in", "secretariat", "secretariat_country", "website",
-                    "scope", "admits", "themes", "part_of", "funded_by", "wikidata"})
+                    "scope", "admits", "themes", "part_of", "funded_by", "wikidata", "first_joins"})
 MEMBER_KINDS = frozenset({"municipality", "district", "region", "association", "organisation", "group"})
 
 
@@ -68,3 +68,43 @@ def _claims(key: str, field: str, fact, sources: dict, path: Path) -> list[Claim
 @lru_cache(maxsize=1)
 def network_keys() -> frozenset[str]:
     return frozenset(claim.network for claim in load()[1])
+
+
+#: Fields of the `organisation` table taken from the first claim; `founded` is the earliest.
+SINGLE_FIELDS = ("acronym", "scope", "secretariat", "website", "wikidata")
+
+
+def organisations(path: Path = PATH) -> list[dict]:
+    """One row per network for the `organisation` table: the facts flattened (the first claim of
+    a field; the earliest founding year; lists ';'-joined), every claim kept with its source."""
+    _, claims = load(path)
+    rows: dict[str, dict] = {}
+    for claim in claims:
+        row = rows.setdefault(claim.network, {"organisation_key": claim.network, "kind": "network", "claims": []})
+        row["claims"].append({"field": claim.field, "value": claim.value, "source": claim.source})
+        if claim.field in ("name_en", "name_de"):
+            row.setdefault(claim.field, claim.value)
+        elif claim.field == "founded":
+            row["founded"] = min(int(claim.value), row.get("founded", int(claim.value)))
+        elif claim.field in ("themes", "admits"):
+            row.setdefault(claim.field, ";".join(claim.value))
+        elif claim.field in SINGLE_FIELDS:
+            row.setdefault("wikidata_qid" if claim.field == "wikidata" else claim.field, str(claim.value))
+    return list(rows.values())
+
+
+@lru_cache(maxsize=1)
+def earliest_join_years() -> dict[str, int]:
+    """Network key → the earliest year a member can have joined: its earliest stated founding,
+    or the earliest join a member list states where that is earlier. A join before it is wrong."""
+    years: dict[str, int] = {}
+    for claim in load()[1]:
+        if claim.field in ("founded", "first_joins"):
+            years[claim.network] = min(int(claim.value), years.get(claim.network, int(claim.value)))
+    return years
+
+
+@lru_cache(maxsize=1)
+def network_qids() -> dict[str, str]:
+    """Wikidata QID → network key, for the networks whose QID a source states."""
+    return {row["wikidata_qid"]: row["organisation_key"] for row in organisations() if row.get("wikidata_qid")}

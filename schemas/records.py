@@ -107,8 +107,7 @@ MUNICIPALITY_REGISTER = RecordContract(
 
 
 #: One membership "this municipality (or group, region …) belongs to this network" as one
-#: source states it. `network` is the network's key in `schemas/networks.yaml` (issue 7: not yet
-#: loaded by the flow; the domain declaration comes next).
+#: source states it. `network` is the network's key in `schemas/networks.yaml`.
 MEMBERSHIP_ASSERTION = RecordContract(
     name="membership_assertion",
     columns={
@@ -120,6 +119,7 @@ MEMBERSHIP_ASSERTION = RecordContract(
         "member_kind": "string",  # municipality | group | district | region | association (as the source types it)
         "member_country": "string",  # raw: ISO code or name
         "member_qid": "string",
+        "member_ags": "string",  # Amtlicher Gemeindeschlüssel, where the source states it (Wikidata P439)
         "member_lat": "Float64",
         "member_lon": "Float64",
         "member_population": "Int64",

@@ -141,6 +141,89 @@ partnership_source = Table(
 Index("ix_partnership_source_pair", partnership_source.c.partnership_key)
 Index("ix_partnership_source_load", partnership_source.c.load_id)
 
+#: SCD2: one row per version of a membership (a member of a city network).
+membership = Table(
+    "membership",
+    metadata,
+    Column("membership_key", String(420), primary_key=True, comment="'<network>|<municipality_id>'"),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("valid_to", DateTime(timezone=True), nullable=True),
+    Column("is_current", Boolean, nullable=False),
+    Column("network", String(60), nullable=False, comment="the network's key (organisation.organisation_key)"),
+    Column("municipality_id", String(200), nullable=False,
+           comment="the member's identity; its kind (municipality, district, group …) is municipality.kind"),
+    Column("status", String(20), nullable=False, comment="active | suspended | former | member (listed, state unstated)"),
+    Column("role", String(20), nullable=True, comment="full | associate, where a source states it"),
+    Column("since_year", Integer, nullable=True),
+    Column("since_date", String(10), nullable=True, comment="ISO date, where a source states the day"),
+    Column("until_year", Integer, nullable=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_membership_current", membership.c.is_current, membership.c.membership_key)
+Index("ix_membership_member", membership.c.municipality_id)
+#: At most one current membership per member and network, enforced by the database.
+Index("ux_membership_one_current", membership.c.membership_key, unique=True,
+      sqlite_where=membership.c.is_current == True, postgresql_where=membership.c.is_current == True)  # noqa: E712
+
+#: Provenance: one row per membership as one source states it.
+membership_source = Table(
+    "membership_source",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("record_key", String(600), primary_key=True),
+    Column("membership_key", String(420), nullable=False),
+    Column("network", String(60), nullable=False),
+    Column("municipality_id", String(200), nullable=False),
+    Column("member_id", Text, nullable=True, comment="the source's own id of the member"),
+    Column("member_kind", String(20), nullable=True, comment="as the source types the member"),
+    Column("raw_name", Text, nullable=True),
+    Column("raw_country", Text, nullable=True),
+    Column("country_code", String(2), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("role", String(20), nullable=True),
+    Column("since_raw", Text, nullable=True),
+    Column("since_date", String(10), nullable=True),
+    Column("since_year", Integer, nullable=True),
+    Column("until_year", Integer, nullable=True),
+    Column("commitments", Text, nullable=True),
+    Column("source_url", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_membership_source_key", membership_source.c.membership_key)
+Index("ix_membership_source_load", membership_source.c.load_id)
+
+#: SCD2: one row per version of an organisation (a city network) from schemas/networks.yaml.
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("organisation_key", String(60), primary_key=True, comment="the curated key in networks.yaml"),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("valid_to", DateTime(timezone=True), nullable=True),
+    Column("is_current", Boolean, nullable=False),
+    Column("kind", String(20), nullable=False, comment="network"),
+    Column("wikidata_qid", String(20), nullable=True),
+    Column("name_en", Text, nullable=True),
+    Column("name_de", Text, nullable=True),
+    Column("acronym", Text, nullable=True),
+    Column("founded", Integer, nullable=True, comment="the earliest founding year a source states"),
+    Column("scope", Text, nullable=True),
+    Column("secretariat", Text, nullable=True),
+    Column("website", Text, nullable=True),
+    Column("themes", Text, nullable=True, comment="';'-separated"),
+    Column("admits", Text, nullable=True, comment="member kinds it admits, ';'-separated"),
+    Column("claims", JSON, nullable=False, comment="every fact with the source it comes from"),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ux_organisation_one_current", organisation.c.organisation_key, unique=True,
+      sqlite_where=organisation.c.is_current == True, postgresql_where=organisation.c.is_current == True)  # noqa: E712
+
 #: Audit: one row per source per run. `run_id` is the Prefect flow-run id.
 load_run = Table(
     "load_run",
@@ -179,7 +262,7 @@ quarantine = Table(
 )
 
 PUBLIC_TABLES = ("municipality", "municipality_identifier", "municipality_redirect", "partnership",
-                 "partnership_source", "load_run", "quarantine")
+                 "partnership_source", "membership", "membership_source", "organisation", "load_run", "quarantine")
 
 
 # --- row hashes: what counts as a change ------------------------------------------------------
@@ -191,6 +274,17 @@ ASSERTION_TRACKED = [
     "partnership_key", "raw_name_a", "raw_name_b", "raw_country_a", "raw_country_b", "relation_type",
     "start_raw", "start_year", "end_year", "reference_url", "source_url",
 ]
+
+#: Columns whose change makes a new membership version.
+MEMBERSHIP_VERSIONED = ["network", "municipality_id", "status", "role", "since_year", "since_date", "until_year"]
+#: Columns whose change counts as a changed membership assertion of a source.
+MEMBERSHIP_TRACKED = [
+    "membership_key", "member_id", "member_kind", "raw_name", "raw_country", "country_code", "status", "role",
+    "since_raw", "since_date", "since_year", "until_year", "commitments", "source_url",
+]
+#: Columns whose change makes a new organisation version.
+ORGANISATION_VERSIONED = ["kind", "wikidata_qid", "name_en", "name_de", "acronym", "founded", "scope", "secretariat",
+                          "website", "themes", "admits", "claims"]
 
 
 def row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

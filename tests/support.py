@@ -147,7 +147,7 @@ def load_runs(url: str, consolidation: bool = False):
     engine = wh.make_engine(url)
     statement = W.load_run.select().order_by(W.load_run.c.started_at, W.load_run.c.source)
     if not consolidation:
-        statement = statement.where(W.load_run.c.source != wh.CONSOLIDATION)
+        statement = statement.where(~W.load_run.c.source.like("%:%"))
     with engine.connect() as conn:
         frame = wh.read_frame(conn, statement)
     engine.dispose()

@@ -28,7 +28,7 @@ HOSTILE = {  # name of side A (Germany) → what happens to the row
     "Ber\x1b[31mlin": "loaded",  # ESC: stored raw in provenance, removed from the display name
     "\u202eKöln": "loaded",  # right-to-left override: same
     "Bre\x00men": "quarantined",  # NUL: PostgreSQL cannot store it
-    LONG: "quarantined",  # its identity key would exceed municipality_id's 200 characters
+    LONG: "quarantined",  # its record key exceeds record_key's 600 characters (its identity key is cut with a digest)
 }
 
 
@@ -87,7 +87,7 @@ def test_hostile_rows_are_loaded_or_quarantined_alike_on_every_backend(engine, h
 
     by_start = {record["a_name_raw"][:4]: reason for record, reason in zip(quarantine["raw_record"], quarantine["reason"])}
     assert "NUL" in by_start["Bre\x00"]
-    assert "holds at most 200" in by_start["AAAA"] and "5,006 characters" in by_start["AAAA"]
+    assert "holds at most 600" in by_start["AAAA"] and "5,021 characters" in by_start["AAAA"]
     assert "has 9 fields" in by_start["Neun"] and "has 6 fields" in by_start["Sech"]
     assert "not valid UTF-8" in by_start["Gr\ufffdn"]
     assert any("duplicate record_key with different content" in r for r in quarantine["reason"])

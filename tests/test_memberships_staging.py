@@ -30,8 +30,8 @@ def official(keys, register):
 def test_covenant_signatories_resolve_and_german_ones_are_official(register, gazetteer_places, name_index):
     out = staged(covenant_of_mayors.parse(bundled_path("GET", COVENANT).read_bytes(), url=COVENANT), register,
                  gazetteer_places, name_index)
-    assert out.accounted and len(out.memberships) == 11_972 and len(out.rejected) == 1  # the signatory named "None"
-    m = out.memberships
+    assert out.accounted and len(out.assertions) == 11_972 and len(out.rejected) == 1  # the signatory named "None"
+    m = out.assertions
     assert m["membership_key"].str.startswith("covenant_of_mayors|").all()
     german = m[m["raw_country"] == "DE"]
     assert len(german) == 90 and official(german["municipality_id"], register).mean() > 0.97  # "Koeln" via GeoNames
@@ -48,7 +48,7 @@ def test_network_members_keep_their_type_and_districts_are_not_municipalities(re
                  gazetteer_places, name_index)
     assert out.accounted
     identities = out.municipalities.set_index("municipality_id")
-    m = out.memberships.set_index("raw_name")
+    m = out.assertions.set_index("raw_name")
     luechow = identities.loc[m.loc["Landkreis Lüchow-Dannenberg", "municipality_id"]]
     assert luechow["kind"] == "district" and luechow["match_status"] != "resolved"
     assert official(m.loc[["Cologne"], "municipality_id"], register).all()  # an exonym, official through GeoNames

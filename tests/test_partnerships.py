@@ -91,3 +91,12 @@ def test_row_hash_is_stable_and_sensitive():
     b.loc[1, "x"] = ""
     assert row_hash(a, ["x", "y"]).tolist() == row_hash(a.copy(), ["x", "y"]).tolist()
     assert row_hash(a, ["x", "y"])[1] != row_hash(b, ["x", "y"])[1]
+
+
+def test_an_evidence_key_too_long_for_the_crosswalk_is_cut_with_a_digest_of_the_whole():
+    from transforms.partnerships import MAX_KEY, bounded_keys
+
+    group = "nm:IT:" + "patti fondachelli fantina novara di sicilia basico castroreale " * 4
+    keys = bounded_keys(pd.Series([group, group + "x", "nm:DE:koeln"], dtype="string"))
+    assert (keys.str.len() <= MAX_KEY).all() and keys[2] == "nm:DE:koeln"
+    assert keys[0] != keys[1] and keys[0].startswith(group[:100])  # two long names stay two keys

@@ -5,6 +5,7 @@ Rows are never dropped silently: every step that rejects a row returns it with a
 """
 from __future__ import annotations
 
+import hashlib
 import html
 
 import pandas as pd
@@ -106,7 +107,20 @@ def municipality_ids(resolved: pd.DataFrame, names: pd.Series, qids: pd.Series) 
     by_qid = "wd:" + qids.astype("string")
     by_name_anywhere = "nm:XX:" + normalise_name(names.astype("string"))
     fallback = by_qid.where(qids.notna(), by_name.where(country.notna(), by_name_anywhere))
-    return by_gn.where(geonames.notna(), fallback).astype("string")
+    return bounded_keys(by_gn.where(geonames.notna(), fallback).astype("string"))
+
+
+#: Longest evidence key kept as written; a longer one (a Covenant group naming 20 towns) is cut,
+#: with a digest of the whole, so it still fits the crosswalk and stays one key per name.
+MAX_KEY = 180
+
+
+def bounded_keys(keys: pd.Series) -> pd.Series:
+    long = keys.str.len().fillna(0) > MAX_KEY
+    if not long.any():
+        return keys
+    digest = keys[long].map(lambda key: hashlib.sha1(key.encode()).hexdigest()[:12])
+    return keys.mask(long, keys[long].str.slice(0, MAX_KEY - 14) + "…#" + digest).astype("string")
 
 
 def pair(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,8 +15,9 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
-from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash
-from warehouse.history import attribute_hashes, merge_municipalities
+from schemas.domains import RELATION_DOMAINS, DomainSpec
+from schemas.warehouse import row_hash
+from warehouse.history import attribute_hashes, compose_key, merge_municipalities, split_key
 from warehouse.identities import (
     SCHEME_OF_KEY,
     Assignment,
@@ -202,73 +203,83 @@ def _merge(conn: Connection, result: Assignment, run_id: str, now: datetime) -> 
     conn.execute(statement, [{"key": old, "merged_into": new} for old, new in final.items()])
     conn.execute(update(W.municipality_redirect).where(W.municipality_redirect.c.to_id == bindparam("old"))
                  .values(to_id=bindparam("new")), [{"old": old, "new": new} for old, new in final.items()])
-    _rekey_provenance(conn, final, run_id, now)
-    _rekey_partnerships(conn, final, now)
+    for spec in RELATION_DOMAINS.values():
+        _rekey_provenance(conn, spec, final, run_id, now)
+        _rekey_versions(conn, spec, final, now)
 
 
-def _rows_naming(conn: Connection, table, ids: list[str]) -> pd.DataFrame:
-    frames = [read_frame(conn, select(table).where(or_(table.c.municipality_a_id.in_(ids[i:i + KEY_BATCH]),
-                                                       table.c.municipality_b_id.in_(ids[i:i + KEY_BATCH]))))
+def _rows_naming(conn: Connection, table, columns: tuple[str, ...], ids: list[str]) -> pd.DataFrame:
+    frames = [read_frame(conn, select(table).where(or_(*[table.c[c].in_(ids[i:i + KEY_BATCH]) for c in columns])))
               for i in range(0, len(ids), KEY_BATCH)]
     found = [frame for frame in frames if len(frame)]
     frame = pd.concat(found, ignore_index=True) if len(found) > 1 else (found or frames)[0]
     return frame.drop_duplicates([c.name for c in table.primary_key.columns])
 
 
-def _provenance_naming(conn: Connection, ids: list[str]) -> pd.DataFrame:
-    """Provenance rows whose pair key names one of `ids` (the key is '<id>|<id>', ids sorted)."""
-    table = W.partnership_source
-    frames = [read_frame(conn, select(table).where(or_(table.c.partnership_key.startswith(f"{mid}|", autoescape=True),
-                                                       table.c.partnership_key.endswith(f"|{mid}", autoescape=True))))
-              for mid in ids]
+def _provenance_naming(conn: Connection, spec: DomainSpec, ids: list[str]) -> pd.DataFrame:
+    """Provenance rows whose key names one of `ids` in an identity position of the key."""
+    table, column = spec.provenance, spec.provenance.c[spec.key]
+    first, last = spec.identities[0] == spec.key_parts[0], spec.identities[-1] == spec.key_parts[-1]
+    frames = []
+    for mid in ids:
+        conditions = ([column.startswith(f"{mid}|", autoescape=True)] if first else []) + (
+            [column.endswith(f"|{mid}", autoescape=True)] if last else [])
+        frames.append(read_frame(conn, select(table).where(or_(*conditions))))
     found = [frame for frame in frames if len(frame)]
     frame = pd.concat(found, ignore_index=True) if len(found) > 1 else (found or frames)[0]
     return frame.drop_duplicates(["source", "record_key"])
 
 
-def _rekey_provenance(conn: Connection, final: dict[str, str], run_id: str, now: datetime) -> None:
-    """Provenance rows of merged identities: new pair key; `load_id` = this run, so the end-of-run
-    consolidation recomputes their pairs."""
-    table = W.partnership_source
-    rows = _provenance_naming(conn, list(final))
+def _rekeyed(rows: pd.DataFrame, spec: DomainSpec, final: dict[str, str], hashed: tuple[str, ...]) -> pd.DataFrame:
+    """Rows with their identity parts moved to the survivors, key and row hash recomputed."""
+    parts = split_key(rows[spec.key], spec)
+    for column in spec.identities:
+        parts[column] = remap(parts[column], final)
+    key = compose_key([parts[c] for c in spec.key_parts], spec.undirected)
+    if spec.undirected:  # the stored sides are sorted like the key
+        parts = split_key(key, spec)
+    rows = rows.assign(**{spec.key: key, **{c: parts[c] for c in spec.identities if c in rows.columns}})
+    rows = rows.astype({c: "Int64" for c in spec.integer_columns if c in rows.columns})
+    rows["row_hash"] = row_hash(rows, list(hashed))
+    return rows
+
+
+def _rekey_provenance(conn: Connection, spec: DomainSpec, final: dict[str, str], run_id: str, now: datetime) -> None:
+    """Provenance rows of merged identities: new key; `load_id` = this run, so the end-of-run
+    consolidation recomputes their relations."""
+    table = spec.provenance
+    rows = _provenance_naming(conn, spec, list(final))
     if rows.empty:
         return
-    sides = rows["partnership_key"].str.split("|", n=1, expand=True)
-    rows["partnership_key"] = pair_key(remap(sides[0].astype("string"), final), remap(sides[1].astype("string"), final))
-    rows = rows.astype({"start_year": "Int64", "end_year": "Int64"})
-    rows["row_hash"] = row_hash(rows, ASSERTION_TRACKED)
-    columns = ["partnership_key", "row_hash"]
+    rows = _rekeyed(rows, spec, final, spec.tracked)
+    columns = [spec.key, "row_hash", *[c for c in spec.identities if c in table.c]]
     statement = (update(table).where(table.c.source == bindparam("k_source"), table.c.record_key == bindparam("k_record"))
                  .values({**{c: bindparam(c) for c in columns}, "load_id": run_id, "changed_at": now}))
     conn.execute(statement, records(rows.rename(columns={"source": "k_source", "record_key": "k_record"}), None,
                                     [*columns, "k_source", "k_record"]))
 
 
-def _rekey_partnerships(conn: Connection, final: dict[str, str], now: datetime) -> None:
-    """Every version of a pair with a merged side moves to the survivor's pair, valid_from kept.
-    Where the survivor's pair already has a current version, the older one stays current and
-    the other is closed now; two versions of one pair opened at the same instant are one."""
-    table = W.partnership
-    rows = _rows_naming(conn, table, list(final))
+def _rekey_versions(conn: Connection, spec: DomainSpec, final: dict[str, str], now: datetime) -> None:
+    """Every version of a relation naming a merged identity moves to the survivor's relation,
+    valid_from kept. Where the survivor's relation already has a current version, the older one
+    stays current and the other is closed now; two versions opened at the same instant are one."""
+    table, key = spec.versions, spec.key
+    rows = _rows_naming(conn, table, spec.identities, list(final))
     if rows.empty:
         return
-    rows["_old_key"] = rows["partnership_key"]
-    low, high = (remap(rows[f"municipality_{s}_id"].astype("string"), final) for s in ("a", "b"))
-    rows["municipality_a_id"], rows["municipality_b_id"] = low.where(low <= high, high), high.where(low <= high, low)
-    rows["partnership_key"] = pair_key(rows["municipality_a_id"], rows["municipality_b_id"])
-    rows = rows.astype({"start_year": "Int64", "end_year": "Int64"})
-    rows["row_hash"] = row_hash(rows, PARTNERSHIP_VERSIONED)
+    rows["_old_key"] = rows[key]
+    rows = _rekeyed(rows, spec, final, spec.versioned)
     survivors = read_keyed(conn, select(table).where(table.c.is_current == True),  # noqa: E712
-                           table.c.partnership_key, rows["partnership_key"].unique().tolist())
-    survivors["_old_key"] = survivors["partnership_key"]
+                           table.c[key], rows[key].unique().tolist())
+    survivors["_old_key"] = survivors[key]
     both = pd.concat([rows, survivors], ignore_index=True) if len(survivors) else rows
-    statement = delete(table).where(table.c.partnership_key == bindparam("k"), table.c.valid_from == bindparam("v"))
+    statement = delete(table).where(table.c[key] == bindparam("k"), table.c.valid_from == bindparam("v"))
     conn.execute(statement, [{"k": k, "v": v} for k, v in zip(both["_old_key"], both["valid_from"])])
     both["_instant"] = pd.to_datetime(both["valid_from"], utc=True)
-    both = both.sort_values(["partnership_key", "_instant", "is_current"], ascending=[True, True, False], kind="stable")
-    both = both.drop_duplicates(["partnership_key", "_instant"])
+    both = both.sort_values([key, "_instant", "is_current"], ascending=[True, True, False], kind="stable")
+    both = both.drop_duplicates([key, "_instant"])
     current = both["is_current"].astype(bool)
-    later = current & both["partnership_key"].where(current).duplicated() & current
+    later = current & both[key].where(current).duplicated() & current
     both.loc[later, "is_current"] = False
     both.loc[later, "valid_to"] = now
     conn.execute(insert(table), records(both, table))
@@ -276,5 +287,4 @@ def _rekey_partnerships(conn: Connection, final: dict[str, str], now: datetime) 
 
 def pair_key(a: pd.Series, b: pd.Series) -> pd.Series:
     """Undirected pair key: the two ids sorted, joined by '|'."""
-    a, b = a.astype("string"), b.astype("string")
-    return (a.where(a <= b, b) + "|" + b.where(a <= b, a)).astype("string")
+    return compose_key([a, b], undirected=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from schemas.records import RELATION_TYPES
+from schemas.domains import PARTNERSHIPS, DomainSpec, FirstIn
 from schemas.warehouse import ASSERTION_TRACKED, PARTNERSHIP_VERSIONED, row_hash  # noqa: F401 (re-exported)
 
 MUNICIPALITY_ATTRIBUTES = [
@@ -75,36 +75,58 @@ def keys_ending(existing: pd.DataFrame, incoming: pd.DataFrame) -> int:
 
 @dataclass
 class VersionDiff:
-    inserts: pd.DataFrame  # new versions (new pairs, changed pairs, reappeared pairs)
-    closes: pd.Series  # partnership_keys whose current version ends now
+    inserts: pd.DataFrame  # new versions (new keys, changed keys, reappeared keys)
+    closes: pd.Series  # keys whose current version ends now
     new: int
     changed: int
     ended: int
 
 
-def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame, affected: pd.Series | None = None) -> VersionDiff:
+def diff_versions(current: pd.DataFrame, consolidated: pd.DataFrame, affected: pd.Series | None = None,
+                  spec: DomainSpec = PARTNERSHIPS, key: str | None = None,
+                  versioned: list[str] | None = None) -> VersionDiff:
     """SCD2: compare current versions with the consolidated state of all sources' assertions.
 
-    Computed once per run, after every source has loaded, so a pair that moves between sources
-    or a value one source changes and another reverts makes no version: history records runs,
-    not load order. `current` has partnership_key and row_hash; both frames may be restricted
-    to the `affected` keys (those whose assertions this run touched) — keys outside are left as
-    they are.
+    Computed once per run, after every source has loaded, so a relation that moves between
+    sources or a value one source changes and another reverts makes no version: history records
+    runs, not load order. `current` has the key and row_hash; both frames may be restricted to
+    the `affected` keys (those whose assertions this run touched) — keys outside are left as
+    they are. `key`/`versioned` override the domain's (a reference table such as `organisation`).
     """
+    key = key or spec.key
     incoming = consolidated.copy()
-    incoming["row_hash"] = row_hash(incoming, PARTNERSHIP_VERSIONED)
-    old = current[["partnership_key", "row_hash"]].rename(columns={"row_hash": "old_hash"})
-    merged = incoming.merge(old, on="partnership_key", how="left")
+    incoming["row_hash"] = row_hash(incoming, list(versioned or spec.versioned))
+    old = current[[key, "row_hash"]].rename(columns={"row_hash": "old_hash"})
+    merged = incoming.merge(old, on=key, how="left")
     is_new = merged["old_hash"].isna()
     is_changed = merged["old_hash"].notna() & (merged["old_hash"] != merged["row_hash"])
-    gone = ~current["partnership_key"].isin(incoming["partnership_key"])
+    gone = ~current[key].isin(incoming[key])
     if affected is not None:
-        gone &= current["partnership_key"].isin(affected)
-    ended = current.loc[gone, "partnership_key"]
-    changed_keys = merged.loc[is_changed, "partnership_key"]
+        gone &= current[key].isin(affected)
+    ended = current.loc[gone, key]
+    changed_keys = merged.loc[is_changed, key]
     inserts = merged[is_new | is_changed].drop(columns=["old_hash"])
     return VersionDiff(inserts, pd.concat([changed_keys, ended], ignore_index=True),
                        int(is_new.sum()), int(is_changed.sum()), len(ended))
+
+
+def compose_key(parts: list[pd.Series], undirected: bool = False) -> pd.Series:
+    """A relation's key: its parts '|'-joined; sorted first where the relation has no direction."""
+    parts = [p.astype("string") for p in parts]
+    if undirected:
+        a, b = parts
+        parts = [a.where(a <= b, b), b.where(a <= b, a)]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "|" + part
+    return key.astype("string")
+
+
+def split_key(keys: pd.Series, spec: DomainSpec) -> pd.DataFrame:
+    """The key's parts as columns (the inverse of `compose_key`; ids and network keys hold no '|')."""
+    parts = keys.astype("string").str.split("|", n=len(spec.key_parts) - 1, expand=True)
+    return pd.DataFrame({name: parts[i].astype("string") for i, name in enumerate(spec.key_parts)},
+                        index=keys.index)
 
 
 def merge_municipalities(existing: pd.DataFrame, incoming: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -154,31 +176,32 @@ def typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     return frame.astype({c: t for c, t in dtypes.items() if c in frame.columns})
 
 
-RELATION_PRIORITY = {name: rank for rank, name in enumerate(RELATION_TYPES)}
-
-
-def consolidate(assertions: pd.DataFrame) -> pd.DataFrame:
-    """One row per partnership from all current assertions of all sources.
-
-    Relation: the most specific any source states; start: the earliest; end: the latest.
-    """
-    columns = ["partnership_key", "municipality_a_id", "municipality_b_id", "relation_type", "start_year", "end_year"]
+def consolidate(assertions: pd.DataFrame, spec: DomainSpec = PARTNERSHIPS) -> pd.DataFrame:
+    """One row per relation from all current assertions of all sources, by the domain's rules
+    (partnerships: the most specific relation any source states, the earliest start, the latest end)."""
+    columns = [spec.key, *spec.versioned]
     if assertions.empty:
         return pd.DataFrame(columns=columns)
-    frame = assertions.copy()
-    frame["relation_rank"] = frame["relation_type"].map(RELATION_PRIORITY).fillna(len(RELATION_PRIORITY))
-    # years as float: nullable Int64 columns fall back to a per-group Python loop in groupby
-    frame = frame.assign(start_year=frame["start_year"].astype("float64"), end_year=frame["end_year"].astype("float64"))
-    grouped = frame.groupby("partnership_key", sort=True)
-    out = pd.DataFrame({
-        "relation_rank": grouped["relation_rank"].min(),
-        "start_year": grouped["start_year"].min().astype("Int64"),
-        "end_year": grouped["end_year"].max().astype("Int64"),
-    }).reset_index()
-    by_rank = {rank: name for name, rank in RELATION_PRIORITY.items()}
-    out["relation_type"] = out["relation_rank"].astype(int).map(by_rank)
-    ids = out["partnership_key"].str.split("|", n=1, expand=True)
-    out["municipality_a_id"], out["municipality_b_id"] = ids[0], ids[1]
-    for year in ("start_year", "end_year"):
-        out[year] = out[year].astype("Int64")
+    frame = assertions[[spec.key, *spec.rules]].copy()
+    grouped_columns = {}
+    for column, rule in spec.rules.items():
+        if isinstance(rule, FirstIn):
+            frame[column] = frame[column].map({name: rank for rank, name in enumerate(rule.order)}).astype("float64")
+        elif column in spec.integer_columns:
+            # as float: nullable Int64 columns fall back to a per-group Python loop in groupby
+            frame[column] = frame[column].astype("float64")
+        else:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        grouped_columns[column] = "min" if isinstance(rule, FirstIn) else rule
+    out = frame.groupby(spec.key, sort=True).agg(grouped_columns).reset_index()
+    for column, rule in spec.rules.items():
+        if isinstance(rule, FirstIn):
+            codes = out[column].fillna(-1).astype(int).to_numpy()
+            out[column] = pd.Series(pd.Categorical.from_codes(codes, categories=list(rule.order)),
+                                    index=out.index).astype("string")
+        elif column in spec.integer_columns:
+            out[column] = out[column].astype("Int64")
+        else:
+            out[column] = out[column].astype("string")
+    out = pd.concat([out, split_key(out[spec.key], spec)], axis=1)
     return out[columns]

@@ -19,9 +19,10 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, event, exists, in
 from sqlalchemy.engine import Connection
 
 from schemas import warehouse as W
-from schemas.warehouse import ASSERTION_TRACKED, row_hash
-from warehouse.crosswalk import assign_identities, pair_key, settle_placeholders
-from warehouse.history import consolidate, diff_assertions, diff_versions, keys_ending
+from schemas.domains import PARTNERSHIPS, DomainSpec
+from schemas.warehouse import row_hash
+from warehouse.crosswalk import assign_identities, settle_placeholders
+from warehouse.history import compose_key, consolidate, diff_assertions, diff_versions, keys_ending
 from warehouse.rows import bulk_insert, read_frame, read_keyed, records  # noqa: F401 (re-exported)
 from warehouse.snapshots import content_hash, same_as_last_load
 
@@ -177,35 +178,36 @@ def load_source(
     rows_duplicate: int = 0,
     max_shrink: float = 0.5,
     now: datetime | None = None,
+    spec: DomainSpec = PARTNERSHIPS,
 ) -> LoadCounts:
-    """Replace one source's provenance with a full extract, in one transaction.
+    """Replace one source's provenance with a full extract, in one transaction — for any domain.
 
-    `assertions`: staged rows for `partnership_source` (with partnership_key, row_hash…);
-    `municipalities`: identities they refer to; `rejected`: rows for quarantine. `now` is the
-    run's boundary time, the same for every source of a run. The consolidated `partnership`
-    versions are not touched here: `consolidate_partnerships` computes them once per run.
+    `assertions`: staged rows for the domain's provenance table (with its key, row_hash…), naming
+    identities by evidence key; `municipalities`: the identities they refer to; `rejected`: rows
+    for quarantine. `now` is the run's boundary time, the same for every source of a run. The
+    domain's versions are not touched here: `consolidate_domain` computes them once per run.
     """
     boundary = now or datetime.now(timezone.utc)
     counts = LoadCounts(rows_extracted=rows_extracted, rows_duplicate=rows_duplicate)
-    table = W.partnership_source
+    table = spec.provenance
     digest = content_hash(assertions, municipalities, rejected)
     with engine.begin() as conn:
         if _confirm_unchanged(conn, source, digest, run_id, counts):
             return counts
         existing = read_frame(conn, select(
-            table.c.record_key, table.c.row_hash, table.c.is_current, table.c.partnership_key, table.c.raw_name_a,
-            table.c.raw_name_b).where(table.c.source == source))
+            table.c.record_key, table.c.row_hash, table.c.is_current, table.c[spec.key],
+            *[table.c[c] for c in spec.raw_names]).where(table.c.source == source))
         _refuse_shrink(source, existing, assertions, max_shrink)
 
-        ids, identity = assign_identities(conn, municipalities=municipalities, moves=_moves(existing, assertions),
-                                          run_id=run_id, now=boundary)
+        ids, identity = assign_identities(conn, municipalities=municipalities,
+                                          moves=_moves(existing, assertions, spec), run_id=run_id, now=boundary)
         counts.municipalities_new, counts.municipalities_changed = identity.minted, identity.changed
         counts.municipalities_merged, counts.identity_conflicts = identity.merged, identity.conflicts
-        assertions, one_place = _with_identities(assertions, ids)
+        assertions, one_place = _with_identities(assertions, ids, spec)
         if identity.merged:  # merged identities re-keyed some of this source's rows: compare with those
             existing = read_frame(conn, select(table.c.record_key, table.c.row_hash, table.c.is_current)
                                   .where(table.c.source == source))
-        _load_assertions(conn, source, existing, assertions, boundary, run_id, counts)
+        _load_assertions(conn, table, source, existing, assertions, boundary, run_id, counts)
         rejected = pd.concat([rejected, one_place], ignore_index=True) if len(one_place) else rejected
         counts.rows_quarantined = len(rejected)
         _load_quarantine(conn, source, rejected, run_id, boundary)
@@ -213,7 +215,7 @@ def load_source(
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), content_hash=digest,
                              **_audit_counts(counts)))
     _refresh_statistics(engine, counts.rows_new + counts.rows_changed + counts.rows_ended + counts.municipalities_new,
-                        ("partnership_source", "municipality", "municipality_identifier"))
+                        (table.name, "municipality", "municipality_identifier"))
     return counts
 
 
@@ -252,40 +254,45 @@ def _refresh_statistics(engine: Engine, written: int, tables: tuple[str, ...]) -
 NO_MOVES = pd.DataFrame({c: [] for c in ("old_1", "old_2", "key_a", "key_b")}, dtype="string")
 
 
-def _moves(existing: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
+def _moves(existing: pd.DataFrame, incoming: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     """Source rows still written the same way, with the identities they named (from the stored
     pair key) and the evidence keys they carry now: how a placeholder identity is found to be a
-    known place when the resolver improves."""
-    if existing.empty or incoming.empty:
+    known place when the resolver improves. A pair's other side anchors the move, so only
+    two-sided relations move identities."""
+    if existing.empty or incoming.empty or len(spec.identities) != 2 or not spec.raw_names:
         return NO_MOVES
     merged = incoming.merge(existing[existing["is_current"].astype(bool)], on="record_key", suffixes=("", "_old"))
     same = pd.Series(True, index=merged.index)
-    for side in ("a", "b"):
-        same &= (merged[f"raw_name_{side}"].astype("string") == merged[f"raw_name_{side}_old"].astype("string")).fillna(False)
+    for raw in spec.raw_names:
+        same &= (merged[raw].astype("string") == merged[f"{raw}_old"].astype("string")).fillna(False)
     merged = merged[same.astype(bool)]
-    olds = merged["partnership_key_old"].astype("string").str.split("|", n=1, expand=True)
+    olds = merged[f"{spec.key}_old"].astype("string").str.split("|", n=1, expand=True)
     if olds.empty:
         return NO_MOVES
-    return pd.DataFrame({"old_1": olds[0], "old_2": olds[1], "key_a": merged["municipality_a_id"],
-                         "key_b": merged["municipality_b_id"]}).astype("string").dropna().drop_duplicates()
+    first, second = spec.identities
+    return pd.DataFrame({"old_1": olds[0], "old_2": olds[1], "key_a": merged[first],
+                         "key_b": merged[second]}).astype("string").dropna().drop_duplicates()
 
 
-def _with_identities(assertions: pd.DataFrame, ids: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Staged rows name sides by evidence key; stored rows by identity. Returns (rows, rows whose
-    two sides turned out to be one identity — for quarantine)."""
+def _with_identities(assertions: pd.DataFrame, ids: dict[str, str],
+                     spec: DomainSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Staged rows name identities by evidence key; stored rows by identity. Returns (rows, rows
+    whose two sides turned out to be one identity — for quarantine)."""
     out = assertions.copy()
-    for side in ("a", "b"):
-        column = f"municipality_{side}_id"
+    for column in spec.identities:
         mapped = out[column].map(ids)
         if mapped.isna().any():  # a bug, not bad input: staging hands over an identity for every side
-            raise RuntimeError(f"{int(mapped.isna().sum())} staged sides have no identity "
+            raise RuntimeError(f"{int(mapped.isna().sum())} staged identities have no id "
                                f"(e.g. {out.loc[mapped.isna(), column].iloc[0]!r})")
         out[column] = mapped.astype("string")
-    out["partnership_key"] = pair_key(out["municipality_a_id"], out["municipality_b_id"])
-    out["row_hash"] = row_hash(out, ASSERTION_TRACKED)
-    same = (out["municipality_a_id"] == out["municipality_b_id"]).to_numpy(dtype=bool)
+    out[spec.key] = compose_key([out[c] for c in spec.key_parts], spec.undirected)
+    out["row_hash"] = row_hash(out, list(spec.tracked))
+    if len(spec.identities) != 2:
+        return out, out.iloc[:0].assign(reject_reason=pd.Series(dtype="string"))
+    first, second = spec.identities
+    same = (out[first] == out[second]).to_numpy(dtype=bool)
     one_place = out[same].assign(reject_reason="identity: both sides are one municipality ("
-                                 + out.loc[same, "municipality_a_id"] + ") since identities were merged")
+                                 + out.loc[same, first] + ") since identities were merged")
     return out[~same].reset_index(drop=True), one_place
 
 
@@ -349,10 +356,9 @@ def _refuse_shrink(source: str, existing: pd.DataFrame, assertions: pd.DataFrame
             f"was written. If the source really changed that much, rerun with a higher --max-shrink.")
 
 
-def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts: LoadCounts) -> None:
+def _load_assertions(conn, table, source, existing, incoming, boundary, run_id, counts: LoadCounts) -> None:
     """Write only what changed: new, changed, reasserted and ended rows carry this run's load_id,
-    which is how the end-of-run consolidation finds the pairs to recompute."""
-    table = W.partnership_source
+    which is how the end-of-run consolidation finds the relations to recompute."""
     diff = diff_assertions(existing, incoming)
     if len(diff.new):
         fresh = diff.new.assign(first_seen=boundary, changed_at=boundary, is_current=True, ended_at=None,
@@ -380,65 +386,80 @@ def _load_assertions(conn, source, existing, incoming, boundary, run_id, counts:
     counts.rows_unchanged = diff.unchanged
 
 
-#: The audit row of the end-of-run consolidation (one per run, next to the sources' rows).
-CONSOLIDATION = "consolidate:partnership"
+#: The audit row of the partnerships' end-of-run consolidation (one per run, next to the sources' rows).
+CONSOLIDATION = PARTNERSHIPS.consolidation
 
 
 def consolidate_partnerships(engine: Engine, *, run_id: str, now: datetime,
                              check: Callable[[pd.DataFrame, str], object] | None = None) -> LoadCounts:
-    """Once per run, after the sources: recompute the pairs this run's assertions touched and
-    write their SCD2 versions at the run's boundary time, in one transaction.
+    return consolidate_domain(engine, PARTNERSHIPS, run_id=run_id, now=now, check=check)
 
-    A failed source kept its previous assertions, so its pairs stay as they were. `check(frame,
-    suite)` validates the recomputed partnerships first (the flow passes the GX gate; the load
-    layer itself knows no GX); a failure rolls back and the audit row says why.
+
+def consolidate_domain(engine: Engine, spec: DomainSpec, *, run_id: str, now: datetime,
+                       check: Callable[[pd.DataFrame, str], object] | None = None) -> LoadCounts:
+    """Once per run, after the sources: recompute the relations this run's assertions touched
+    and write their SCD2 versions at the run's boundary time, in one transaction.
+
+    A failed source kept its previous assertions, so its relations stay as they were.
+    `check(frame, suite)` validates the recomputed relations first (the flow passes the GX gate;
+    the load layer itself knows no GX); a failure rolls back and the audit row says why.
     """
-    table, source_table = W.partnership, W.partnership_source
+    table, source_table, key = spec.versions, spec.provenance, spec.key
     counts = LoadCounts()
-    start_run(engine, run_id, CONSOLIDATION, now)
+    start_run(engine, run_id, spec.consolidation, now)
     with engine.begin() as conn:
-        settled = settle_placeholders(conn, run_id, now)
-        touched = select(source_table.c.partnership_key).where(source_table.c.load_id == run_id)
-        # pairs whose last assertion moved to another key (a changed row) or was never consolidated
-        orphaned = select(table.c.partnership_key).where(table.c.is_current == True, ~exists().where(  # noqa: E712
-            source_table.c.partnership_key == table.c.partnership_key, source_table.c.is_current == True))  # noqa: E712
+        settled = settle_placeholders(conn, run_id, now) if spec.settles_placeholders else 0
+        touched = select(source_table.c[key]).where(source_table.c.load_id == run_id)
+        # relations whose last assertion moved to another key (a changed row) or was never consolidated
+        orphaned = select(table.c[key]).where(table.c.is_current == True, ~exists().where(  # noqa: E712
+            source_table.c[key] == table.c[key], source_table.c.is_current == True))  # noqa: E712
         affected = pd.Series(sorted({*conn.execute(touched).scalars(), *conn.execute(orphaned).scalars()}),
                              dtype="string")
-        assertions = read_keyed(conn, select(
-            source_table.c.partnership_key, source_table.c.relation_type, source_table.c.start_year,
-            source_table.c.end_year).where(source_table.c.is_current == True),  # noqa: E712
-            source_table.c.partnership_key, affected.tolist())
-        current = read_keyed(conn, select(table.c.partnership_key, table.c.row_hash)
-                             .where(table.c.is_current == True), table.c.partnership_key,  # noqa: E712
+        assertions = read_keyed(conn, select(source_table.c[key], *[source_table.c[c] for c in spec.rules])
+                                .where(source_table.c.is_current == True),  # noqa: E712
+                                source_table.c[key], affected.tolist())
+        current = read_keyed(conn, select(table.c[key], table.c.row_hash)
+                             .where(table.c.is_current == True), table.c[key],  # noqa: E712
                              affected.tolist())
-        consolidated = consolidate(assertions)
+        consolidated = consolidate(assertions, spec)
         if check is not None and len(consolidated):
-            report = check(consolidated, "partnership")
+            report = check(consolidated, spec.version_suite)
             if not report.success:
                 failed = [r["expectation"] for r in report.results if not r["success"]]
-                raise QualityGateFailed(f"consolidated partnerships failed {', '.join(failed)}; "
-                                        "partnership versions of this run rolled back")
-        diff = diff_versions(current, consolidated, affected)
-        if len(diff.closes):
-            statement = (update(table)
-                         .where(and_(table.c.partnership_key == bindparam("key"), table.c.is_current == True))  # noqa: E712
-                         .values(valid_to=now, is_current=False))
-            conn.execute(statement, [{"key": key} for key in diff.closes])
-        if len(diff.inserts):
-            rows = diff.inserts.assign(valid_from=now, valid_to=None, is_current=True, load_id=run_id)
-            bulk_insert(conn, table, rows)
+                raise QualityGateFailed(f"consolidated {spec.name} failed {', '.join(failed)}; "
+                                        f"{table.name} versions of this run rolled back")
+        diff = apply_versions(conn, table, key, current, consolidated, affected, run_id, now, spec.versioned)
         counts.rows_extracted = len(affected)
-        counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = (
-            diff.new, diff.changed, diff.ended)
+        if spec is PARTNERSHIPS:
+            counts.partnerships_new, counts.partnerships_changed, counts.partnerships_ended = (
+                diff.new, diff.changed, diff.ended)
         counts.rows_new, counts.rows_changed, counts.rows_ended = diff.new, diff.changed, diff.ended
         counts.rows_unchanged = len(affected) - diff.new - diff.changed - diff.ended
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id,
-                                                   W.load_run.c.source == CONSOLIDATION))
+                                                   W.load_run.c.source == spec.consolidation))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts),
-                             message=f"{len(affected):,} pairs touched by this run recomputed"
+                             message=f"{len(affected):,} {spec.name} touched by this run recomputed"
                              + (f"; {settled:,} placeholder(s) identified by their twin towns" if settled else "")))
-    _refresh_statistics(engine, diff.new + diff.changed + diff.ended, ("partnership",))
+    _refresh_statistics(engine, diff.new + diff.changed + diff.ended, (table.name,))
     return counts
+
+
+def apply_versions(conn: Connection, table, key: str, current: pd.DataFrame, incoming: pd.DataFrame,
+                   affected: pd.Series | None, run_id: str, now: datetime, versioned,
+                   stored: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> object:
+    """The one SCD2 apply: close the current version of changed and ended keys, insert the new
+    versions, all at `now`. `current`: key + row_hash of the current versions (of `affected`);
+    `stored`: how hashed values become column values (JSON text → objects), if they differ."""
+    diff = diff_versions(current, incoming, affected, key=key, versioned=list(versioned))
+    if len(diff.closes):
+        statement = (update(table)
+                     .where(and_(table.c[key] == bindparam("k_key"), table.c.is_current == True))  # noqa: E712
+                     .values(valid_to=now, is_current=False))
+        conn.execute(statement, [{"k_key": value} for value in diff.closes])
+    if len(diff.inserts):
+        rows = diff.inserts.assign(valid_from=now, valid_to=None, is_current=True, load_id=run_id)
+        bulk_insert(conn, table, stored(rows) if stored else rows)
+    return diff
 
 
 def _load_quarantine(conn: Connection, source: str, rejected: pd.DataFrame, run_id: str, now: datetime) -> None:

@@ -1,8 +1,10 @@
 """DataFrames in and out of the database: batched keyed reads and DB-API parameter rows."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
-from sqlalchemy import Select, false, select
+from sqlalchemy import JSON, Select, false, select
 from sqlalchemy.engine import Connection
 
 
@@ -72,6 +74,10 @@ def bulk_insert(conn: Connection, table, frame: pd.DataFrame) -> None:
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     if conn.dialect.name == "postgresql":
+        json_columns = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+        if json_columns:  # COPY takes JSON as text
+            rows = [tuple(json.dumps(v) if i in json_columns and v is not None else v for i, v in enumerate(row))
+                    for row in rows]
         cursor = conn.connection.cursor()
         try:
             with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:

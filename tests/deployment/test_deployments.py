@@ -104,7 +104,7 @@ def test_a_worker_elsewhere_runs_the_deployment_with_the_warehouse_from_its_envi
     assert flow_run.state.is_completed(), worker.stdout[-3000:] + worker.stderr[-3000:]
     engine = create_engine(url)
     with engine.connect() as conn:
-        loaded = conn.execute(text("SELECT status, rows_new FROM load_run WHERE source NOT LIKE 'consolidate:%' "
+        loaded = conn.execute(text("SELECT status, rows_new FROM load_run WHERE source NOT LIKE '%:%' "
                                    "ORDER BY source")).fetchall()
     engine.dispose()
     assert [(status, new) for status, new in loaded] == [("loaded", 14)]

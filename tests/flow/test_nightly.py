@@ -8,14 +8,19 @@ from sqlalchemy import select
 from flows.nightly import nightly
 from flows.settings import WAREHOUSE_ENV, bundled_recordings
 from schemas import warehouse as W
+from tests.support import bundled_path
 from warehouse import load as wh
 
 pytestmark = pytest.mark.flow
 DEFAULT_REPLAY_DIR = str(bundled_recordings())
 
 
-SOURCES = {"destatis_municipalities", "wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections",
-           "german_partnerships_2015"}
+PARTNERSHIP_SOURCES = {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections",
+                       "german_partnerships_2015"}
+MEMBERSHIP_SOURCES = {"covenant_of_mayors", "etmun_member_lists"}
+SOURCES = {"destatis_municipalities", *PARTNERSHIP_SOURCES, *MEMBERSHIP_SOURCES}
+#: The run's own steps, audited next to the sources.
+STEPS = {"consolidate:partnership", "consolidate:membership", "reference:organisation"}
 
 
 def run_flow(url, **kwargs):
@@ -30,8 +35,9 @@ def tables(url):
     with engine.connect() as conn:
         out = {name: wh.read_frame(conn, select(t)) for name, t in
                (("municipality", W.municipality), ("partnership", W.partnership),
-                ("partnership_source", W.partnership_source), ("quarantine", W.quarantine),
-                ("load_run", W.load_run))}
+                ("partnership_source", W.partnership_source), ("membership", W.membership),
+                ("membership_source", W.membership_source), ("organisation", W.organisation),
+                ("quarantine", W.quarantine), ("load_run", W.load_run))}
     engine.dispose()
     return out
 
@@ -49,7 +55,7 @@ def test_every_source_loads_and_pairs_merge_across_sources(warehouse_after_two_r
     first, _, data, _ = warehouse_after_two_runs
     assert first.is_completed(), first.message
     ps = data["partnership_source"]
-    assert set(ps["source"]) == SOURCES - {"destatis_municipalities"}  # a register asserts no partnerships
+    assert set(ps["source"]) == PARTNERSHIP_SOURCES  # a register asserts no partnerships
     sources_per_pair = ps[ps["is_current"]].groupby("partnership_key")["source"].nunique()
     assert (sources_per_pair >= 2).sum() > 500  # Wikidata and the Wikipedia-derived CSV overlap widely
     current = data["partnership"][data["partnership"]["is_current"]]
@@ -90,16 +96,67 @@ def test_every_official_municipality_is_an_identity_and_german_sides_are_officia
     assert relations["partnership"] > 5000 and relations["contact"] > 1000 and relations["friendship"] > 500
 
 
+#: Cologne's networks as seed 003 ("Mitgliedschaften in europäischen und internationalen
+#: Städtenetzwerken", Stadt Köln) lists them, by their keys in schemas/networks.yaml.
+SEED_003_KOELN = {"uclg", "cemr", "eurocities", "rainbow_cities", "iccar", "eccar", "european_social_network",
+                  "climate_alliance", "mayors_for_peace", "regio_nrw"}
+#: Those the offline recordings state for Köln (the 2016-19 BD ETMUN lists); README § Memberships.
+KOELN_OFFLINE = {"eurocities", "eccar", "climate_alliance"}
+
+
+def test_memberships_of_eleven_networks_load_from_the_membership_sources(warehouse_after_two_runs):
+    _, _, data, _ = warehouse_after_two_runs
+    provenance, current = data["membership_source"], data["membership"][data["membership"]["is_current"]]
+    assert set(provenance["source"]) == MEMBERSHIP_SOURCES
+    assert current["network"].nunique() >= 11 and current["membership_key"].is_unique
+    alliance_de = provenance[(provenance["network"] == "climate_alliance") & (provenance["country_code"] == "DE")]
+    assert len(alliance_de) >= 500  # the list's 510 German members, less namesakes the register could not tell apart
+    identities = data["municipality"].set_index("municipality_id")
+    kinds = identities.loc[current["municipality_id"], "kind"].value_counts()
+    assert {"municipality", "district", "group", "association"} <= set(kinds.index)  # typed, never forced onto a town
+    organisations = data["organisation"]
+    assert set(current["network"]) <= set(organisations.loc[organisations["is_current"], "organisation_key"])
+
+
+def test_covenant_signatories_per_country_equal_the_workbook_less_the_quarantined(warehouse_after_two_runs):
+    from extractors import covenant_of_mayors
+    from tests.test_covenant_of_mayors import COPY
+
+    _, _, data, _ = warehouse_after_two_runs
+    workbook = pd.DataFrame(covenant_of_mayors.parse(bundled_path("GET", COPY).read_bytes(), url=COPY))
+    stated = workbook["member_country"].str.upper().value_counts()
+    quarantine = data["quarantine"][data["quarantine"]["source"] == "covenant_of_mayors"]
+    assert len(quarantine) and quarantine["reason"].str.len().gt(0).all()
+    held = pd.Series([r["member_country"] for r in quarantine["raw_record"]]).str.upper().value_counts()
+    provenance = data["membership_source"]
+    loaded = provenance[provenance["source"] == "covenant_of_mayors"]["country_code"].value_counts()
+    pd.testing.assert_series_equal(loaded.sort_index(), stated.sub(held, fill_value=0).astype(int)
+                                   .loc[lambda s: s > 0].sort_index(), check_names=False)
+
+
+def test_koelns_memberships_against_seed_003(warehouse_after_two_runs):
+    from schemas.networks import network_keys
+
+    _, _, data, _ = warehouse_after_two_runs
+    assert SEED_003_KOELN <= network_keys()  # every network of the seed is in the reference
+    koeln = data["municipality"].set_index("ags").loc["05315000", "municipality_id"]
+    current = data["membership"][data["membership"]["is_current"]]
+    networks = set(current.loc[current["municipality_id"] == koeln, "network"])
+    assert networks & SEED_003_KOELN == KOELN_OFFLINE
+    assert networks - SEED_003_KOELN == {"covenant_of_mayors"}  # signed 2008, not in the seed's list
+
+
 def test_second_run_changes_nothing(warehouse_after_two_runs):
     _, second, before, after = warehouse_after_two_runs
     assert second.is_completed(), second.message
-    for name in ("municipality", "partnership", "partnership_source", "quarantine"):
+    for name in ("municipality", "partnership", "partnership_source", "membership", "membership_source",
+                 "organisation", "quarantine"):
         columns = list(before[name].columns)
         pd.testing.assert_frame_equal(before[name].sort_values(columns[:2]).reset_index(drop=True),
                                       after[name].sort_values(columns[:2]).reset_index(drop=True))
     runs = after["load_run"]
     latest = runs[runs["run_id"] == runs.sort_values("started_at")["run_id"].iloc[-1]]
-    assert set(latest["source"]) == {*SOURCES, "consolidate:partnership"} and (latest["status"] == "loaded").all()
+    assert set(latest["source"]) == {*SOURCES, *STEPS} and (latest["status"] == "loaded").all()
     assert (latest["rows_new"] == 0).all() and (latest["rows_changed"] == 0).all() and (latest["rows_ended"] == 0).all()
 
 
@@ -117,7 +174,7 @@ def test_a_broken_source_fails_alone_and_names_itself(tmp_path):
     assert runs.loc["twincities_dataset", "status"] == "failed"
     assert "No recording" in runs.loc["twincities_dataset", "message"]
     assert runs.loc["wikidata_twinnings", "status"] == "loaded"
-    assert set(data["partnership_source"]["source"]) == SOURCES - {"destatis_municipalities", "twincities_dataset"}
+    assert set(data["partnership_source"]["source"]) == PARTNERSHIP_SOURCES - {"twincities_dataset"}
 
 
 def test_cli_run_prints_the_audit_and_exits_1_when_a_source_gets_http_500(tmp_path):
@@ -152,7 +209,8 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     assert "| Baden-Württemberg |" in coverage and "| 1,252 |" in coverage and "100,000 and more" in coverage
     summary = artifacts["citylinks-run-summary"].data
     rows = summary if isinstance(summary, list) else __import__("json").loads(summary)
-    assert {r["source"] for r in rows} == {*SOURCES, "consolidate:partnership"}
+    assert {r["source"] for r in rows} == {*SOURCES, *STEPS}
+    assert {r["domain"] for r in rows if r["source"] in MEMBERSHIP_SOURCES} == {"memberships"}
     assert all(list(r)[:3] == ["source", "status", "reason"] for r in rows)
     report = artifacts["citylinks-quality-report"].data
     assert "ExpectCompoundColumnsToBeUnique" in report and "is_self_pair" in report
