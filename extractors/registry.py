@@ -9,6 +9,7 @@ from extractors import (
     etmun_member_lists,
     german_partnerships_2015,
     twincities_dataset,
+    wikidata_memberships,
     wikidata_twinnings,
     wikipedia_twinning_sections,
 )
@@ -18,7 +19,7 @@ SOURCES: dict[str, ModuleType] = {
     module.SOURCE.name: module
     for module in (destatis_municipalities, wikidata_twinnings, twincities_dataset, wikipedia_twinning_sections,
                    german_partnerships_2015,
-                   covenant_of_mayors, etmun_member_lists)
+                   covenant_of_mayors, etmun_member_lists, wikidata_memberships)
 }
 
 

@@ -24,7 +24,7 @@ DESTATIS_COPY = ("https://raw.githubusercontent.com/grundeinkommensbuero/backend
 #: Where the bundled copy of the Covenant of Mayors workbook was taken from.
 COVENANT_COPY = ("https://raw.githubusercontent.com/LisaMarieKauck/OfflineMARLCityNetworkClimate/a281afc7cade/Data/"
                  "df1_Signatories_2024.xlsx")
-from extractors import etmun_member_lists  # noqa: E402
+from extractors import etmun_member_lists, wikidata_memberships  # noqa: E402
 from extractors.covenant_of_mayors import SOURCE as COVENANT  # noqa: E402
 from extractors.http import add_recording  # noqa: E402
 
@@ -87,9 +87,17 @@ def main(fixtures: Path) -> None:
                   note="BD ETMUN member lists of 10 networks (2016-19) with the Meta data sheet, from "
                        "github.com/pgourdongeo/Chap3_LocationalAnalysis ETMUN/DataSource @ 78eaac08ed77; the other "
                        "sheets of the original workbook are not included. No licence stated; attribute BD ETMUN.")
+    entities = {"Q2112": "wikidata/entity_Q2112_Bielefeld_2023-04-04.json"}
+    for qid, path in entities.items():
+        add_recording(TARGET, "GET", wikidata_memberships.ENTITY_URL.format(qid=qid), (fixtures / path).read_bytes(),
+                      headers={"content-type": "application/json"}, recorded_at="2023-04-04T00:00:00Z",
+                      note=f"real Wikidata entity JSON of {qid} (Bielefeld; the bare entity object, as inside "
+                           "`entities`), from github.com/maxlath/wikibase-sdk tests/data/Q2112.json @ 3df975ab9f38. "
+                           "CC0; MIT.")
     (TARGET / "options.json").write_text(json.dumps(
         {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True},
-         DESTATIS.name: {"url": DESTATIS_COPY}, COVENANT.name: {"url": COVENANT_COPY}}, indent=2) + "\n")
+         DESTATIS.name: {"url": DESTATIS_COPY}, COVENANT.name: {"url": COVENANT_COPY},
+         wikidata_memberships.SOURCE.name: {"entities": list(entities)}}, indent=2) + "\n")
     print(f"bundled recordings written to {TARGET}")
 
 

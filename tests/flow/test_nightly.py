@@ -17,7 +17,7 @@ DEFAULT_REPLAY_DIR = str(bundled_recordings())
 
 PARTNERSHIP_SOURCES = {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections",
                        "german_partnerships_2015"}
-MEMBERSHIP_SOURCES = {"covenant_of_mayors", "etmun_member_lists"}
+MEMBERSHIP_SOURCES = {"covenant_of_mayors", "etmun_member_lists", "wikidata_memberships"}
 SOURCES = {"destatis_municipalities", *PARTNERSHIP_SOURCES, *MEMBERSHIP_SOURCES}
 #: The run's own steps, audited next to the sources.
 STEPS = {"consolidate:partnership", "consolidate:membership", "reference:organisation"}
@@ -116,6 +116,12 @@ def test_memberships_of_eleven_networks_load_from_the_membership_sources(warehou
     assert {"municipality", "district", "group", "association"} <= set(kinds.index)  # typed, never forced onto a town
     organisations = data["organisation"]
     assert set(current["network"]) <= set(organisations.loc[organisations["is_current"], "organisation_key"])
+    bielefeld = data["municipality"].set_index("ags").loc["05711000", "municipality_id"]  # Wikidata states its AGS
+    mine = current[current["municipality_id"] == bielefeld].set_index("network")
+    assert mine.loc["mayors_for_peace", "since_year"] == 1984  # only Wikidata states it
+    stated = provenance[provenance["membership_key"] == f"climate_alliance|{bielefeld}"]
+    assert set(stated["source"]) == {"etmun_member_lists", "wikidata_memberships"}
+    assert mine.loc["climate_alliance", "since_year"] == stated["since_year"].min()  # the earliest stated
 
 
 def test_covenant_signatories_per_country_equal_the_workbook_less_the_quarantined(warehouse_after_two_runs):
