@@ -43,7 +43,8 @@ def main() -> None:
     wh.create_schema(engine)
     for run in ("first run", "rerun (unchanged input)"):
         now = datetime.now(timezone.utc)
-        ordered = sorted(registry.SOURCES.items(), key=lambda item: not domains.of(item[1]).first)
+        ordered = sorted(((name, registry.get(name)) for name in registry.names(None)),
+                         key=lambda item: not domains.of(item[1]).first)
         register = None
         for name, module in ordered:
             domain = domains.of(module)

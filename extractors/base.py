@@ -60,3 +60,15 @@ def open_workbook(content: bytes, url: str, source: str):
         return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - not a workbook at all (an HTML error page, a truncated download)
         raise SourceChanged(f"{source}: {url} is not an XLSX workbook ({type(exc).__name__})") from exc
+
+
+def number_repeated_keys(records: list[dict]) -> list[dict]:
+    """Records of one fixed list that share a record key (two Münsters in one member list, told
+    apart only by population) stay separate: the second and later get '|2', '|3' in list order."""
+    seen: dict[str, int] = {}
+    for record in records:
+        key = record["record_key"]
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            record["record_key"] = f"{key}|{seen[key]}"
+    return records

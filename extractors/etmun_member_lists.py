@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from extractors.base import EmptyResult, SourceChanged, SourceInfo, open_workbook, response_time
+from extractors.base import EmptyResult, SourceChanged, SourceInfo, number_repeated_keys, open_workbook, response_time
 from extractors.cells import coordinate
 from schemas.records import MEMBERSHIP_ASSERTION
 
@@ -78,20 +78,7 @@ def parse(content: bytes, *, url: str = URL, extracted_at: datetime | None = Non
         raise SourceChanged(f"{SOURCE.name}: no sheet of {url} has the member-list columns ({', '.join(COLUMNS)})")
     if len(records) < MIN_ROWS:
         raise EmptyResult(f"{SOURCE.name}: {url} lists {len(records):,} members; the workbook has ~2,900")
-    return _numbered_namesakes(records)
-
-
-def _numbered_namesakes(records: list[dict]) -> list[dict]:
-    """Two members of one list with the same country, name and seat (two Münsters in the Climate
-    Alliance's German list, told apart only by population) are two members: the second and later
-    get '|2', '|3' in list order — stable, as the list is a fixed snapshot."""
-    seen: dict[str, int] = {}
-    for record in records:
-        key = record["record_key"]
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] > 1:
-            record["record_key"] = f"{key}|{seen[key]}"
-    return records
+    return number_repeated_keys(records)  # two Münsters in one list are two members
 
 
 def _record(sheet: str, line: int, row: dict, url: str, extracted_at: datetime) -> dict:

@@ -8,6 +8,7 @@ from extractors import (
     destatis_municipalities,
     etmun_member_lists,
     german_partnerships_2015,
+    network_member_pages,
     twincities_dataset,
     wikidata_memberships,
     wikidata_twinnings,
@@ -19,7 +20,7 @@ SOURCES: dict[str, ModuleType] = {
     module.SOURCE.name: module
     for module in (destatis_municipalities, wikidata_twinnings, twincities_dataset, wikipedia_twinning_sections,
                    german_partnerships_2015,
-                   covenant_of_mayors, etmun_member_lists, wikidata_memberships)
+                   covenant_of_mayors, etmun_member_lists, wikidata_memberships, network_member_pages)
 }
 
 
@@ -37,8 +38,15 @@ def get(name: str) -> ModuleType:
         raise UnknownSource(f"unknown source {name!r}; known: {', '.join(SOURCES)}") from None
 
 
+def runs_by_default(module: ModuleType) -> bool:
+    """A source that cannot load anything yet (member pages without a verified spec) runs only
+    when named."""
+    return getattr(module, "RUNS_BY_DEFAULT", True)
+
+
 def names(requested: list[str] | None) -> list[str]:
-    """The sources to run: all when none are named; UnknownSource for the first unknown name."""
+    """The sources to run: those that run by default when none are named; UnknownSource for the
+    first unknown name."""
     for name in requested or []:
         get(name)
-    return list(requested or SOURCES)
+    return list(requested or [name for name, module in SOURCES.items() if runs_by_default(module)])

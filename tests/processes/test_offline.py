@@ -13,7 +13,7 @@ from extractors import registry
 
 pytestmark = pytest.mark.processes
 ORIGINS = ("https://query.wikidata.org", "https://raw.githubusercontent.com", "https://en.wikipedia.org",
-           "https://de.wikipedia.org", "https://www.wikidata.org")
+           "https://de.wikipedia.org", "https://www.wikidata.org", "https://data.jrc.ec.europa.eu")
 
 
 def test_a_live_run_without_network_fails_every_source_fast_and_says_why(cli, tmp_path):
@@ -25,7 +25,7 @@ def test_a_live_run_without_network_fails_every_source_fast_and_says_why(cli, tm
     assert result.returncode == 1, result.stderr[-3000:]
     assert elapsed < 60, f"took {elapsed:.0f} s"
     reasons = {line.split(" failed: ")[0]: line for line in result.stdout.splitlines() if " failed: " in line}
-    assert set(reasons) == set(registry.SOURCES), result.stdout
+    assert set(reasons) == set(registry.names(None)), result.stdout
     for line in reasons.values():
         assert "DNS lookup failed" in line and "not retried" in line
     assert "Traceback" not in result.stdout + result.stderr
