@@ -29,6 +29,7 @@ from extractors.wikidata_twinnings import (  # the Wikidata value formats, parse
     _string_claim,
     _time,
     _wkt_point,
+    entity_objects,
     sparql_rows,
 )
 from schemas.networks import network_qids
@@ -114,14 +115,8 @@ def parse(content: bytes | str | dict, *, url: str = ENDPOINT, extracted_at: dat
 def parse_entities(content: bytes | str | dict, *, url: str, extracted_at: datetime | None = None) -> list[dict]:
     """P463 statements naming a network of the reference, of every entity in the response."""
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    document = _load(content, url)
-    if "error" in document:
-        raise SourceChanged(f"{SOURCE.name}: API error from {url}: {document['error']}")
-    entities = document.get("entities", {"_": document} if "claims" in document else None)
-    if not isinstance(entities, dict):
-        raise SourceChanged(f"{SOURCE.name}: response from {url} holds no entities")
     networks, records, skipped = network_qids(), [], 0
-    for entity in entities.values():
+    for entity in entity_objects(content, url=url, source=SOURCE.name):
         claims = entity.get("claims", {})
         ags = _string_claim(claims, "P439")
         lat, lon = _entity_point(claims)

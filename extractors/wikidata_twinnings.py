@@ -205,17 +205,23 @@ def _time(value: str | None, precision: str | None) -> str | None:
 
 # --- Wikidata entity JSON (wbgetentities / Special:EntityData) -------------------------------
 
+def entity_objects(content: bytes | str | dict, *, url: str, source: str) -> list[dict]:
+    """The entities of a `wbgetentities` envelope or a bare entity object; an API error or any
+    other shape fails `source`."""
+    document = _load(content, url)
+    if "error" in document:
+        raise SourceChanged(f"{source}: API error from {url}: {document['error']}")
+    entities = document.get("entities", {"_": document} if "claims" in document else None)
+    if not isinstance(entities, dict):
+        raise SourceChanged(f"{source}: response from {url} holds no entities")
+    return list(entities.values())
+
+
 def parse_entities(content: bytes | str | dict, *, url: str, extracted_at: datetime | None = None) -> list[dict]:
     """P190 statements of every entity in a `wbgetentities` envelope or a bare entity object."""
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    document = _load(content, url)
-    if "error" in document:
-        raise SourceChanged(f"{SOURCE.name}: API error from {url}: {document['error']}")
-    entities = document.get("entities", {"_": document} if "claims" in document else None)
-    if not isinstance(entities, dict):
-        raise SourceChanged(f"{SOURCE.name}: response from {url} holds no entities")
     records = []
-    for entity in entities.values():
+    for entity in entity_objects(content, url=url, source=SOURCE.name):
         records.extend(entity_records(entity, url=url, extracted_at=extracted_at))
     return records
 

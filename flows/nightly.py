@@ -167,12 +167,28 @@ def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: d
     headline = (f"{sum(o.status == 'loaded' for o in sources)} of {len(sources)} sources loaded into {warehouse}"
                 + ("; failed: " + "; ".join(f"{o.source} — {o.message}" for o in failed) if failed else ""))
     create_table_artifact(key="citylinks-run-summary", table=summary_rows(outcomes), description=headline)
+    for domain, rows in _per_domain(outcomes).items():
+        loaded = sum(o.status == "loaded" for o in rows if o.is_source)
+        create_table_artifact(key=f"citylinks-run-summary-{domain}", table=summary_rows(rows),
+                              description=f"{domain}: {loaded} of {sum(o.is_source for o in rows)} sources loaded, "
+                                          "then the domain's consolidation into SCD2 versions")
     create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality, rejected),
                              description="Great Expectations results per source: failing expectations first")
     if coverage is not None:
         create_markdown_artifact(key="citylinks-coverage", markdown=coverage_markdown(*coverage),
                                  description="Partnerships per Land next to the RGRE's counts; official "
                                              "municipalities with a partnership per size class")
+
+
+def _per_domain(outcomes: list[SourceOutcome]) -> dict[str, list[SourceOutcome]]:
+    """Each relation domain's sources with its consolidation step, for one summary per domain."""
+    step_of = {spec.consolidation: name for name, spec in RELATION_DOMAINS.items()}
+    out: dict[str, list[SourceOutcome]] = {}
+    for outcome in outcomes:
+        domain = outcome.domain or step_of.get(outcome.source)
+        if domain in RELATION_DOMAINS:
+            out.setdefault(domain, []).append(outcome)
+    return out
 
 
 def _coverage(url: str):

@@ -217,6 +217,10 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     rows = summary if isinstance(summary, list) else __import__("json").loads(summary)
     assert {r["source"] for r in rows} == {*SOURCES, *STEPS}
     assert {r["domain"] for r in rows if r["source"] in MEMBERSHIP_SOURCES} == {"memberships"}
+    per_domain = artifacts["citylinks-run-summary-memberships"].data
+    per_domain = per_domain if isinstance(per_domain, list) else __import__("json").loads(per_domain)
+    assert {r["source"] for r in per_domain} == {*MEMBERSHIP_SOURCES, "consolidate:membership"}
+    assert "citylinks-run-summary-partnerships" in artifacts
     assert all(list(r)[:3] == ["source", "status", "reason"] for r in rows)
     report = artifacts["citylinks-quality-report"].data
     assert "ExpectCompoundColumnsToBeUnique" in report and "is_self_pair" in report
