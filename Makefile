@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_history.py 100000 300000
 	$(BIN)/python bench/bench_resolver.py
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_funding_text.py
 
 clean:  # the warehouse itself lives in $CITYLINKS_HOME (README § Configuration) and is kept
 	rm -rf $(VENV) .prefect

@@ -7,8 +7,11 @@ from extractors import (
     covenant_of_mayors,
     destatis_municipalities,
     etmun_member_lists,
+    eu_funding_tenders,
+    foerderdatenbank,
     german_partnerships_2015,
     network_member_pages,
+    skew_programmes,
     twincities_dataset,
     wikidata_memberships,
     wikidata_twinnings,
@@ -20,7 +23,8 @@ SOURCES: dict[str, ModuleType] = {
     module.SOURCE.name: module
     for module in (destatis_municipalities, wikidata_twinnings, twincities_dataset, wikipedia_twinning_sections,
                    german_partnerships_2015,
-                   covenant_of_mayors, etmun_member_lists, wikidata_memberships, network_member_pages)
+                   covenant_of_mayors, etmun_member_lists, wikidata_memberships, network_member_pages,
+                   skew_programmes, foerderdatenbank, eu_funding_tenders)
 }
 
 

@@ -290,6 +290,49 @@ def memberships(
                    + (f"until {until} " if until else "") + f"[{r.sources}]")
 
 
+@app.command()
+@friendly
+def calls(
+    open_only: bool = typer.Option(False, "--open", help="Only calls open or forthcoming whose deadline has not passed."),
+    theme: Optional[str] = typer.Option(None, "--theme", help="Only calls with this theme (e.g. partnership)."),
+    closing_within: Optional[int] = typer.Option(None, "--closing-within", help="Only calls closing within DAYS.",
+                                                 metavar="DAYS", min=0),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    warehouse: str = typer.Option(None, "--warehouse", envvar=settings.WAREHOUSE_ENV, show_envvar=True,
+                                  help="Warehouse URL (default: the SQLite warehouse in CITYLINKS_HOME)."),
+) -> None:
+    """Calls for proposals in the warehouse, soonest deadline first, with the days left."""
+    from datetime import date
+
+    import pandas as pd
+
+    from schemas.funding import THEMES
+    from warehouse import load as wh
+    from warehouse.read import current_calls
+
+    if output not in ("table", "csv", "json"):
+        raise CliError(f"--format must be table, csv or json; got {output!r}", EXIT_USAGE)
+    if theme is not None and theme not in THEMES:
+        raise CliError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}", EXIT_USAGE)
+    engine = wh.make_engine(warehouse or settings.warehouse_url(required=False)[0])
+    try:
+        wh.check_reachable(engine)
+        rows = current_calls(engine, today=date.today(), open_only=open_only, theme=theme,
+                             closing_within=closing_within)
+    finally:
+        engine.dispose()
+    if output == "csv":
+        rows.to_csv(sys.stdout, index=False)
+    elif output == "json":
+        for record in json.loads(rows.to_json(orient="records", force_ascii=False)):
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        typer.echo(f"{len(rows)} call(s)")
+        for r in rows.itertuples():
+            left = "-" if pd.isna(r.days_left) else f"{r.days_left} days"
+            typer.echo(f"  {r.closes or '-':10} {left:>9}  {r.status or '-':11} {str(r.title)[:60]:60} {r.call_url or ''}")
+
+
 def main() -> None:  # pragma: no cover - the console script
     app()
 

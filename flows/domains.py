@@ -2,7 +2,7 @@
 
 A source module declares its domain and record contract (`SOURCE`); the domain's tables, keys,
 versioned columns and suites are declared in `schemas.domains`; here each domain gets its pure
-stage function and the load it takes — one generic relation load for every relation domain.
+stage function and the load it takes — one generic load for every versioned domain.
 Registers (official lists of municipalities) load first: the other domains' staging resolves
 their members and sides against them.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from schemas.domains import MEMBERSHIPS, PARTNERSHIPS, DomainSpec
+from schemas.domains import FUNDING, FUNDING_CALLS, MEMBERSHIPS, PARTNERSHIPS, DomainSpec
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,18 @@ def _stage_memberships(frame: pd.DataFrame, *, places, index, register, progress
     from transforms.memberships import stage_memberships
 
     return stage_memberships(frame, places=places, index=index, register=register, progress=progress)
+
+
+def _stage_funding(frame: pd.DataFrame, *, places, index, register, progress):
+    from transforms.funding import stage_funding
+
+    return stage_funding(frame)
+
+
+def _stage_calls(frame: pd.DataFrame, *, places, index, register, progress):
+    from transforms.funding import stage_calls
+
+    return stage_calls(frame)
 
 
 def _stage_register(frame: pd.DataFrame, *, places, index, register, progress):
@@ -68,6 +80,8 @@ DOMAINS = {
     "registers": Domain("registers", _stage_register, _load_register, first=True),
     "partnerships": Domain("partnerships", _stage_partnerships, _relation_load(PARTNERSHIPS), spec=PARTNERSHIPS),
     "memberships": Domain("memberships", _stage_memberships, _relation_load(MEMBERSHIPS), spec=MEMBERSHIPS),
+    "funding": Domain("funding", _stage_funding, _relation_load(FUNDING), spec=FUNDING),
+    "funding_calls": Domain("funding_calls", _stage_calls, _relation_load(FUNDING_CALLS), spec=FUNDING_CALLS),
 }
 
 

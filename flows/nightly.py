@@ -27,8 +27,15 @@ from extractors.base import SourceError
 from extractors.http import FetchError, HttpClient
 from flows import domains, settings
 from flows.gazetteer import gazetteer
-from flows.report import counts_in_words, coverage_markdown, describe_error, quality_markdown, summary_rows
-from schemas.domains import RELATION_DOMAINS
+from flows.report import (
+    counts_in_words,
+    coverage_markdown,
+    describe_error,
+    funding_markdown,
+    quality_markdown,
+    summary_rows,
+)
+from schemas.domains import VERSIONED_DOMAINS
 from warehouse import load as wh
 from warehouse.lock import WarehouseBusy, exclusive_run
 
@@ -135,7 +142,7 @@ def consolidate(warehouse_url: str, run_id: str, boundary: datetime, domain: str
     logger = get_run_logger()
     engine = wh.make_engine(warehouse_url)
     try:
-        spec = RELATION_DOMAINS[domain]
+        spec = VERSIONED_DOMAINS[domain]
         counts = wh.counts_dict(wh.consolidate_domain(engine, spec, run_id=run_id, now=boundary, check=validate))
         logger.info("%s consolidated: %s new, %s changed, %s ended", domain, f"{counts['rows_new']:,}",
                     f"{counts['rows_changed']:,}", f"{counts['rows_ended']:,}")
@@ -161,7 +168,7 @@ def load_networks(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
 
 @task(name="publish-report", cache_policy=NO_CACHE)
 def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: dict, warehouse: str,
-            coverage=None) -> None:
+            coverage=None, funding=None) -> None:
     sources = [o for o in outcomes if o.is_source]
     failed = [o for o in outcomes if o.status != "loaded"]
     headline = (f"{sum(o.status == 'loaded' for o in sources)} of {len(sources)} sources loaded into {warehouse}"
@@ -169,7 +176,7 @@ def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: d
     create_table_artifact(key="citylinks-run-summary", table=summary_rows(outcomes), description=headline)
     for domain, rows in _per_domain(outcomes).items():
         loaded = sum(o.status == "loaded" for o in rows if o.is_source)
-        create_table_artifact(key=f"citylinks-run-summary-{domain}", table=summary_rows(rows),
+        create_table_artifact(key=f"citylinks-run-summary-{domain.replace('_', '-')}", table=summary_rows(rows),
                               description=f"{domain}: {loaded} of {sum(o.is_source for o in rows)} sources loaded, "
                                           "then the domain's consolidation into SCD2 versions")
     create_markdown_artifact(key="citylinks-quality-report", markdown=quality_markdown(quality, rejected),
@@ -178,15 +185,37 @@ def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: d
         create_markdown_artifact(key="citylinks-coverage", markdown=coverage_markdown(*coverage),
                                  description="Partnerships per Land next to the RGRE's counts; official "
                                              "municipalities with a partnership per size class")
+    if funding is not None:
+        closing, by_theme = funding_markdown(*funding)
+        create_markdown_artifact(key="citylinks-calls-closing", markdown=closing,
+                                 description="Open calls whose deadline is within 60 days")
+        create_markdown_artifact(key="citylinks-programmes-for-municipalities", markdown=by_theme,
+                                 description="Current funding programmes municipalities may apply to, by theme")
+
+
+def _funding(url: str):
+    """(calls closing within 60 days, programmes open to municipalities); None if unreadable."""
+    from datetime import date
+
+    from warehouse.read import current_calls, programmes_for_municipalities
+
+    engine = wh.make_engine(url)
+    try:
+        return current_calls(engine, today=date.today(), closing_within=60), programmes_for_municipalities(engine)
+    except Exception as exc:  # noqa: BLE001 - a report, never a reason to fail the run
+        get_run_logger().warning("funding report skipped: %s", describe_error(exc))
+        return None
+    finally:
+        engine.dispose()
 
 
 def _per_domain(outcomes: list[SourceOutcome]) -> dict[str, list[SourceOutcome]]:
     """Each relation domain's sources with its consolidation step, for one summary per domain."""
-    step_of = {spec.consolidation: name for name, spec in RELATION_DOMAINS.items()}
+    step_of = {spec.consolidation: name for name, spec in VERSIONED_DOMAINS.items()}
     out: dict[str, list[SourceOutcome]] = {}
     for outcome in outcomes:
         domain = outcome.domain or step_of.get(outcome.source)
-        if domain in RELATION_DOMAINS:
+        if domain in VERSIONED_DOMAINS:
             out.setdefault(domain, []).append(outcome)
     return out
 
@@ -257,7 +286,7 @@ def nightly(
         raise
     finally:
         engine.dispose()
-    publish(outcomes, quality, rejected, shown, _coverage(url))
+    publish(outcomes, quality, rejected, shown, _coverage(url), _funding(url))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         sources = sum(o.is_source for o in outcomes)
@@ -352,7 +381,7 @@ def _sync(engine, url, run_id, names, mode, recordings, retry_delays, source_opt
     for name in rest:
         load_one(name, staged[name])
     outcomes.insert(0, reference)
-    for domain, spec in RELATION_DOMAINS.items():
+    for domain, spec in VERSIONED_DOMAINS.items():
         outcomes.append(_run_step(engine, run_id, spec.consolidation, f"{domain} consolidation",
                                   lambda domain=domain: consolidate.with_options(name=f"consolidate-{domain}")(
                                       url, run_id, started, domain)))

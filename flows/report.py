@@ -121,3 +121,26 @@ def coverage_markdown(by_land, by_size) -> str:
         lines.append(f"| {row.size_class[2:]} | {row.municipalities:,} | {row.with_partnership:,} | "
                      f"{float(row.percent):.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def funding_markdown(calls, programmes) -> tuple[str, str]:
+    """(calls closing within 60 days, programmes open to municipalities by theme) as markdown."""
+    lines = ["# Calls closing within 60 days", ""]
+    if calls.empty:
+        lines.append("No open call in the warehouse closes within 60 days.")
+    else:
+        lines += ["| closes | days left | status | call | budget € |", "|---|---:|---|---|---:|"]
+        for r in calls.itertuples(index=False):
+            budget = f"{r.budget_eur:,.0f}" if r.budget_eur == r.budget_eur and r.budget_eur is not None else ""
+            lines.append(f"| {r.closes} | {r.days_left} | {r.status} | [{r.title}]({r.call_url}) | {budget} |")
+    by_theme = ["# Programmes open to municipalities, by theme", ""]
+    if programmes.empty:
+        by_theme.append("No current programme states municipalities as eligible.")
+    for theme, group in programmes.groupby(programmes["theme"].fillna("(no theme)"), sort=True):
+        by_theme += [f"## {theme} ({len(group)})", "", "| programme | max € | deadline |", "|---|---:|---|"]
+        for r in group.itertuples(index=False):
+            amount = f"{r.amount_max_eur:,.0f}" if r.amount_max_eur == r.amount_max_eur and r.amount_max_eur else ""
+            deadline = r.deadline or r.deadline_kind or ""
+            by_theme.append(f"| [{r.title}]({r.programme_url or ''}) | {amount} | {deadline} |")
+        by_theme.append("")
+    return "\n".join(lines) + "\n", "\n".join(by_theme) + "\n"

@@ -24,7 +24,7 @@ DESTATIS_COPY = ("https://raw.githubusercontent.com/grundeinkommensbuero/backend
 #: Where the bundled copy of the Covenant of Mayors workbook was taken from.
 COVENANT_COPY = ("https://raw.githubusercontent.com/LisaMarieKauck/OfflineMARLCityNetworkClimate/a281afc7cade/Data/"
                  "df1_Signatories_2024.xlsx")
-from extractors import etmun_member_lists, wikidata_memberships  # noqa: E402
+from extractors import etmun_member_lists, eu_funding_tenders, foerderdatenbank, wikidata_memberships  # noqa: E402
 from extractors.covenant_of_mayors import SOURCE as COVENANT  # noqa: E402
 from extractors.http import add_recording  # noqa: E402
 
@@ -94,10 +94,37 @@ def main(fixtures: Path) -> None:
                       note=f"real Wikidata entity JSON of {qid} (Bielefeld; the bare entity object, as inside "
                            "`entities`), from github.com/maxlath/wikibase-sdk tests/data/Q2112.json @ 3df975ab9f38. "
                            "CC0; MIT.")
+    # Förderdatenbank detail pages, filed under the canonical URL each page states (<link rel=canonical>)
+    programmes = {}
+    for name in ("detail_multi_desc.html", "detail_rechts_only.html", "detail_single_desc.html",
+                 "details_single_desc_alt.html"):
+        body = (fixtures / "foerderdatenbank" / name).read_bytes()
+        url = foerderdatenbank.parse_detail(body, url=(fixtures / "foerderdatenbank" / name).resolve().as_uri())[
+            "programme_url"]
+        programmes[url] = name
+        add_recording(TARGET, "GET", url, body, headers={"content-type": "text/html;charset=UTF-8"},
+                      recorded_at="2024-11-01T00:00:00Z",
+                      note=f"real foerderdatenbank.de detail page ({name}) from github.com/digital-codes/"
+                           "cdl_funding_scraper tests/test_scrapy/ @ b58b0b24183873. Texts CC BY-ND 3.0 DE.")
+    # EU Funding & Tenders: a real search response (2 Horizon Europe topics, frameworkProgramme
+    # 43108390), filed as the answer to the request this extractor makes for that programme
+    eu = {"framework_programmes": ["43108390"], "max_pages": 1}
+    req = eu_funding_tenders.request(eu["framework_programmes"], 1)
+    add_recording(TARGET, "POST", req["url"],
+                  (fixtures / "eu_funding_tenders/sedia_search_trimmed_2026-06-11.json").read_bytes(),
+                  params=req["params"], data=req["data"], headers={"content-type": "application/json"},
+                  recorded_at="2026-06-11T00:00:00Z",
+                  note="real SEDIA search response fetched 2026-06-11 (pageSize=3, multipart query/sort/languages "
+                       "whose content was not recorded), trimmed by its recorder to 2 Horizon Europe topics; from "
+                       "github.com/georget-j/ai-bid-manager tests/fixtures/sedia-search-page.json @ 7b077f658739. "
+                       "Filed under this extractor's request for frameworkProgramme 43108390: not the request "
+                       "that produced it. EU reuse policy (Decision 2011/833/EU).")
     (TARGET / "options.json").write_text(json.dumps(
         {"wikipedia_twinning_sections": {"titles": list(titles), "wiki": "en", "single_pages": True},
          DESTATIS.name: {"url": DESTATIS_COPY}, COVENANT.name: {"url": COVENANT_COPY},
-         wikidata_memberships.SOURCE.name: {"entities": list(entities)}}, indent=2) + "\n")
+         wikidata_memberships.SOURCE.name: {"entities": list(entities)},
+         foerderdatenbank.SOURCE.name: {"urls": list(programmes)}, eu_funding_tenders.SOURCE.name: eu},
+        indent=2) + "\n")
     print(f"bundled recordings written to {TARGET}")
 
 

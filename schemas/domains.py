@@ -12,10 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Integer, Table
+from sqlalchemy import Boolean, Float, Integer, Table
 
 from schemas import warehouse as W
-from schemas.records import MEMBERSHIP_ASSERTION, PARTNERSHIP_ASSERTION, RELATION_TYPES, RecordContract
+from schemas.records import (
+    FUNDING_CALL,
+    FUNDING_PROGRAMME,
+    MEMBERSHIP_ASSERTION,
+    PARTNERSHIP_ASSERTION,
+    RELATION_TYPES,
+    RecordContract,
+)
 
 #: Membership states, most telling first: when sources disagree, the first one stated wins
 #: ("member" = listed as a member, the state not stated).
@@ -57,6 +64,17 @@ class DomainSpec:
     def integer_columns(self) -> tuple[str, ...]:
         return tuple(c.name for t in (self.provenance, self.versions) for c in t.c if isinstance(c.type, Integer))
 
+    def dtype_of(self, column: str) -> str:
+        """The pandas dtype a version column is consolidated in (so hashes match the stored rows)."""
+        kind = type(self.versions.c[column].type) if column in self.versions.c else None
+        if kind is not None and issubclass(kind, Integer):
+            return "Int64"
+        if kind is not None and issubclass(kind, Float):
+            return "Float64"
+        if kind is not None and issubclass(kind, Boolean):
+            return "boolean"
+        return "string"
+
 
 PARTNERSHIPS = DomainSpec(
     name="partnerships",
@@ -92,5 +110,41 @@ MEMBERSHIPS = DomainSpec(
     version_suite="membership",
 )
 
-#: Domains whose relations the warehouse versions, in the order they consolidate.
+#: Funding programmes: not a relation between municipalities (no identity columns); one key per
+#: programme and source ('<source>:<record_key>'), so consolidation takes the one source's facts.
+FUNDING = DomainSpec(
+    name="funding",
+    contract=FUNDING_PROGRAMME,
+    provenance=W.funding_programme_source,
+    versions=W.funding_programme,
+    key="programme_key",
+    key_parts=("programme_key",),
+    identities=(),
+    tracked=tuple(W.PROGRAMME_TRACKED),
+    versioned=tuple(W.PROGRAMME_VERSIONED),
+    rules={column: "max" for column in W.PROGRAMME_VERSIONED},
+    source_suite="funding_programme_source",
+    version_suite="funding_programme",
+)
+
+#: Calls for proposals (an EU topic): one key per call and source.
+FUNDING_CALLS = DomainSpec(
+    name="funding_calls",
+    contract=FUNDING_CALL,
+    provenance=W.funding_call_source,
+    versions=W.funding_call,
+    key="call_key",
+    key_parts=("call_key",),
+    identities=(),
+    tracked=tuple(W.CALL_TRACKED),
+    versioned=tuple(W.CALL_VERSIONED),
+    rules={column: "max" for column in W.CALL_VERSIONED},
+    source_suite="funding_call_source",
+    version_suite="funding_call",
+)
+
+#: Domains whose keys name municipalities (re-keyed when identities merge).
 RELATION_DOMAINS: dict[str, DomainSpec] = {spec.name: spec for spec in (PARTNERSHIPS, MEMBERSHIPS)}
+#: Every versioned domain, in the order the run consolidates them.
+VERSIONED_DOMAINS: dict[str, DomainSpec] = {spec.name: spec for spec in (PARTNERSHIPS, MEMBERSHIPS, FUNDING,
+                                                                          FUNDING_CALLS)}

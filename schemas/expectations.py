@@ -11,6 +11,7 @@ from datetime import date
 import pycountry
 
 from schemas.domains import MEMBERSHIP_ROLES, MEMBERSHIP_STATUSES
+from schemas.funding import DEADLINE_KINDS, REGION_LEVELS
 from schemas.networks import network_keys
 from schemas.records import RELATION_TYPES
 
@@ -171,6 +172,85 @@ def membership_suite(today: date | None = None) -> list[Expectation]:
     ]
 
 
+def funding_programme_source_suite() -> list[Expectation]:
+    """One source's programmes: amounts ≥ 0 and max ≥ min, shares in 0–100, absolute URLs, the
+    region and deadline vocabularies, an ISO deadline."""
+    url = r"^https?://"
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, row_level=False),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, meaning=f"{c} is missing")
+          for c in ("source", "record_key", "programme_key", "title", "source_url", "extracted_at")],
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["source", "record_key"], "ignore_row_if": "never"},
+                    meaning="the source states this record key more than once"),
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0}, meaning=f"{c} is negative")
+          for c in ("amount_min_eur", "amount_max_eur")],
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0, "max_value": 100},
+                      meaning=f"{c} outside 0–100 %") for c in ("funding_share_pct", "own_contribution_pct")],
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "amount_max_eur", "column_B": "amount_min_eur", "or_equal": True,
+            "ignore_row_if": "either_value_is_missing"}, meaning="maximum amount below the minimum"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "programme_url", "regex": url},
+                    meaning="programme_url is not an absolute URL"),
+        # a curated source is read from the repository ("repo:extractors/skew_programmes.yaml#nakopa")
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "source_url", "regex": r"^(?:https?://|repo:|file:)"},
+                    meaning="source_url is not an absolute URL"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "region_level", "value_set": list(REGION_LEVELS)},
+                    meaning="unknown region level"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "deadline_kind", "value_set": list(DEADLINE_KINDS)},
+                    meaning="unknown deadline kind"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "deadline", "regex": r"^\d{4}-\d{2}-\d{2}$"},
+                    meaning="deadline is not an ISO date"),
+    ]
+
+
+def funding_call_source_suite() -> list[Expectation]:
+    """One source's calls: closes ≥ opens, status consistent with the run's day, amounts ≥ 0,
+    max ≥ min contribution, the status vocabulary, absolute URLs, ISO dates."""
+    iso = r"^\d{4}-\d{2}-\d{2}$"
+    return [
+        Expectation("ExpectTableRowCountToBeBetween", {"min_value": 1}, row_level=False),
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, meaning=f"{c} is missing")
+          for c in ("source", "record_key", "call_key", "title", "source_url", "extracted_at")],
+        Expectation("ExpectCompoundColumnsToBeUnique", {"column_list": ["source", "record_key"], "ignore_row_if": "never"},
+                    meaning="the source states this record key more than once"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "status", "value_set": ["forthcoming", "open", "closed"]},
+                    meaning="unknown call status"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "status_consistent", "value_set": [True]},
+                    meaning="status contradicts the call's dates on the run's day"),
+        Expectation("ExpectColumnValuesToBeInSet", {"column": "closes_after_opens", "value_set": [True]},
+                    meaning="closes before it opens"),
+        *[Expectation("ExpectColumnValuesToMatchRegex", {"column": c, "regex": iso}, meaning=f"{c} is not an ISO date")
+          for c in ("opens", "closes")],
+        *[Expectation("ExpectColumnValuesToBeBetween", {"column": c, "min_value": 0}, meaning=f"{c} is negative")
+          for c in ("budget_eur", "min_contribution_eur", "max_contribution_eur")],
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "max_contribution_eur", "column_B": "min_contribution_eur", "or_equal": True,
+            "ignore_row_if": "either_value_is_missing"}, meaning="maximum contribution below the minimum"),
+        *[Expectation("ExpectColumnValuesToMatchRegex", {"column": c, "regex": r"^https?://"},
+                      meaning=f"{c} is not an absolute URL") for c in ("call_url", "source_url")],
+    ]
+
+
+def funding_call_suite() -> list[Expectation]:
+    return [
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, row_level=False) for c in ("call_key", "title")],
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "call_key"}, row_level=False),
+    ]
+
+
+def funding_programme_suite() -> list[Expectation]:
+    """The consolidated programmes, checked inside the load before any version is written."""
+    return [
+        *[Expectation("ExpectColumnValuesToNotBeNull", {"column": c}, row_level=False) for c in ("programme_key", "title")],
+        Expectation("ExpectColumnValuesToBeUnique", {"column": "programme_key"}, row_level=False),
+        Expectation("ExpectColumnPairValuesAToBeGreaterThanB", {
+            "column_A": "amount_max_eur", "column_B": "amount_min_eur", "or_equal": True,
+            "ignore_row_if": "either_value_is_missing"}, row_level=False),
+    ]
+
+
 SUITES = {"partnership_source": partnership_source_suite, "municipality": municipality_suite,
           "partnership": partnership_suite, "register": register_suite,
-          "membership_source": membership_source_suite, "membership": membership_suite}
+          "membership_source": membership_source_suite, "membership": membership_suite,
+          "funding_programme_source": funding_programme_source_suite, "funding_programme": funding_programme_suite,
+          "funding_call_source": funding_call_source_suite, "funding_call": funding_call_suite}

@@ -136,3 +136,70 @@ MEMBERSHIP_ASSERTION = RecordContract(
     required=("source", "record_key", "network", "member_name", "source_url", "extracted_at"),
     description="A member of a city network as stated by one source.",
 )
+
+
+#: One funding programme as one source states it (issue 8). Raw-ish: the source's own words per
+#: field (Förderart, Förderbereich …), `;`-joined where the source lists several; amounts and
+#: deadlines only where the source states them as fields (the curated SKEW reference) — those in
+#: free text are extracted later, by transforms, with the text span they come from.
+FUNDING_PROGRAMME = RecordContract(
+    name="funding_programme",
+    columns={
+        "source": "string",
+        "record_key": "string",  # stable id within the source (Förderdatenbank: the detail page's path)
+        "title": "string",
+        "funding_type": "string",  # Förderart as written ("Zuschuss; Darlehen")
+        "areas": "string",  # Förderbereich as written, ';'-joined
+        "region": "string",  # Fördergebiet as written ("Bund", "Nordrhein-Westfalen; Sachsen", "EU")
+        "eligible": "string",  # Förderberechtigte as written, ';'-joined
+        "funder": "string",  # Fördergeber (organisation) as written
+        "funder_url": "string",
+        "contact": "string",  # Ansprechpunkt as text
+        "summary": "string",  # Kurzzusammenfassung (the source's text, unaltered: CC BY-ND)
+        "details": "string",  # Zusatzinfos / further text
+        "legal_basis": "string",  # Rechtsgrundlage text
+        "links": "string",  # Weiterführende Links, ';'-joined absolute URLs
+        "amount_min_eur": "Float64",  # stated as a field (curated sources); free text is extracted later
+        "amount_max_eur": "Float64",
+        "own_contribution_pct": "Float64",
+        "duration_months": "Int64",
+        "programme_url": "string",  # the programme's own page
+        "source_url": "string",  # the page this record was read from
+        "extracted_at": "datetime64[ns, UTC]",
+    },
+    primary_key=("source", "record_key"),
+    required=("source", "record_key", "title", "source_url", "extracted_at"),
+    description="A funding programme as stated by one source.",
+)
+
+
+#: One concrete call for proposals (an EU topic, a programme's call round) as one source states it.
+FUNDING_CALL = RecordContract(
+    name="funding_call",
+    columns={
+        "source": "string",
+        "record_key": "string",  # the call's identifier in its source (EU: the topic identifier)
+        "call_identifier": "string",  # the call the topic belongs to
+        "title": "string",
+        "programme": "string",  # the funding programme as the source names it (EU: frameworkProgramme id)
+        "status": "string",  # forthcoming | open | closed (the source's code mapped; the code kept in status_raw)
+        "status_raw": "string",
+        "opens": "string",  # ISO date
+        "closes": "string",  # ISO date of the last deadline
+        "deadlines": "string",  # every deadline, ISO dates ';'-joined (two-stage calls have two)
+        "deadline_model": "string",  # single-stage | two-stage | multiple cut-off | …
+        "budget_eur": "Float64",
+        "min_contribution_eur": "Float64",
+        "max_contribution_eur": "Float64",
+        "expected_grants": "Int64",
+        "types_of_action": "string",
+        "summary": "string",
+        "languages": "string",  # the languages the source had it in, collapsed into this record
+        "call_url": "string",  # the human-readable topic page
+        "source_url": "string",
+        "extracted_at": "datetime64[ns, UTC]",
+    },
+    primary_key=("source", "record_key"),
+    required=("source", "record_key", "title", "source_url", "extracted_at"),
+    description="A call for proposals (a topic) as stated by one source.",
+)

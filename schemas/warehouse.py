@@ -224,6 +224,132 @@ organisation = Table(
 Index("ux_organisation_one_current", organisation.c.organisation_key, unique=True,
       sqlite_where=organisation.c.is_current == True, postgresql_where=organisation.c.is_current == True)  # noqa: E712
 
+#: Columns a funding programme is described by, in provenance and versions alike: the
+#: normalised facts (transforms/funding), each amount and deadline with its evidence in `evidence`.
+def _programme_columns() -> list[Column]:
+    return [
+        Column("title", Text, nullable=False),
+        Column("funder", Text, nullable=True, comment="Fördergeber as the source writes it"),
+        Column("region_level", String(10), nullable=True, comment="bund | land | eu | other"),
+        Column("laender", Text, nullable=True, comment="the Länder it is open in, ';'-separated (region_level land)"),
+        Column("eligible_classes", Text, nullable=True,
+               comment="municipality | association | company | research | ngo | person | public_body, ';'-separated"),
+        Column("municipalities_eligible", Boolean, nullable=True),
+        Column("themes", Text, nullable=True, comment="partnership, development_cooperation, climate … ';'-separated"),
+        Column("amount_min_eur", Float, nullable=True),
+        Column("amount_max_eur", Float, nullable=True),
+        Column("funding_share_pct", Float, nullable=True),
+        Column("own_contribution_pct", Float, nullable=True),
+        Column("duration_months", Integer, nullable=True),
+        Column("deadline", String(10), nullable=True, comment="ISO date of the (next) closing date, where stated"),
+        Column("deadline_kind", String(10), nullable=True, comment="date | annual | rolling | ended"),
+        Column("programme_url", Text, nullable=True),
+    ]
+
+
+#: Provenance: one row per funding programme as one source states it (its own words kept).
+funding_programme_source = Table(
+    "funding_programme_source",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("record_key", String(600), primary_key=True),
+    Column("programme_key", String(420), nullable=False, comment="'<source>:<record_key>'"),
+    *_programme_columns(),
+    Column("funding_type", Text, nullable=True),
+    Column("areas", Text, nullable=True),
+    Column("region", Text, nullable=True),
+    Column("eligible", Text, nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("details", Text, nullable=True),
+    Column("legal_basis", Text, nullable=True),
+    Column("links", Text, nullable=True),
+    Column("evidence", Text, nullable=True,
+           comment="JSON: per extracted fact the text span, rule and confidence it came from"),
+    Column("source_url", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_funding_programme_source_key", funding_programme_source.c.programme_key)
+Index("ix_funding_programme_source_load", funding_programme_source.c.load_id)
+
+#: SCD2: one row per version of a funding programme.
+funding_programme = Table(
+    "funding_programme",
+    metadata,
+    Column("programme_key", String(420), primary_key=True),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("valid_to", DateTime(timezone=True), nullable=True),
+    Column("is_current", Boolean, nullable=False),
+    *_programme_columns(),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ux_funding_programme_one_current", funding_programme.c.programme_key, unique=True,
+      sqlite_where=funding_programme.c.is_current == True,  # noqa: E712
+      postgresql_where=funding_programme.c.is_current == True)  # noqa: E712
+
+def _call_columns() -> list[Column]:
+    return [
+        Column("call_identifier", Text, nullable=True),
+        Column("title", Text, nullable=False),
+        Column("programme", Text, nullable=True, comment="the programme as the source names it (EU: frameworkProgramme)"),
+        Column("status", String(12), nullable=True, comment="forthcoming | open | closed"),
+        Column("opens", String(10), nullable=True, comment="ISO date"),
+        Column("closes", String(10), nullable=True, comment="ISO date of the last deadline"),
+        Column("deadlines", Text, nullable=True, comment="every deadline, ISO dates ';'-separated"),
+        Column("deadline_model", String(40), nullable=True),
+        Column("budget_eur", Float, nullable=True),
+        Column("min_contribution_eur", Float, nullable=True),
+        Column("max_contribution_eur", Float, nullable=True),
+        Column("expected_grants", Integer, nullable=True),
+        Column("themes", Text, nullable=True, comment="as for funding_programme, ';'-separated"),
+        Column("call_url", Text, nullable=True),
+    ]
+
+
+#: Provenance: one row per call (an EU topic) as one source states it.
+funding_call_source = Table(
+    "funding_call_source",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("record_key", String(600), primary_key=True),
+    Column("call_key", String(420), nullable=False, comment="'<source>:<record_key>'"),
+    *_call_columns(),
+    Column("status_raw", String(40), nullable=True),
+    Column("types_of_action", Text, nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("languages", Text, nullable=True),
+    Column("source_url", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("is_current", Boolean, nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ix_funding_call_source_key", funding_call_source.c.call_key)
+Index("ix_funding_call_source_load", funding_call_source.c.load_id)
+
+#: SCD2: one row per version of a call (a status change, a moved deadline, a new budget).
+funding_call = Table(
+    "funding_call",
+    metadata,
+    Column("call_key", String(420), primary_key=True),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("valid_to", DateTime(timezone=True), nullable=True),
+    Column("is_current", Boolean, nullable=False),
+    *_call_columns(),
+    Column("row_hash", String(64), nullable=False),
+    Column("load_id", String(64), nullable=False),
+)
+Index("ux_funding_call_one_current", funding_call.c.call_key, unique=True,
+      sqlite_where=funding_call.c.is_current == True,  # noqa: E712
+      postgresql_where=funding_call.c.is_current == True)  # noqa: E712
+
 #: Audit: one row per source per run. `run_id` is the Prefect flow-run id.
 load_run = Table(
     "load_run",
@@ -262,7 +388,8 @@ quarantine = Table(
 )
 
 PUBLIC_TABLES = ("municipality", "municipality_identifier", "municipality_redirect", "partnership",
-                 "partnership_source", "membership", "membership_source", "organisation", "load_run", "quarantine")
+                 "partnership_source", "membership", "membership_source", "organisation", "funding_programme", "funding_programme_source",
+                 "funding_call", "funding_call_source", "load_run", "quarantine")
 
 
 # --- row hashes: what counts as a change ------------------------------------------------------
@@ -285,6 +412,21 @@ MEMBERSHIP_TRACKED = [
 #: Columns whose change makes a new organisation version.
 ORGANISATION_VERSIONED = ["kind", "wikidata_qid", "name_en", "name_de", "acronym", "founded", "scope", "secretariat",
                           "website", "themes", "admits", "claims"]
+
+#: Columns whose change makes a new funding programme version.
+PROGRAMME_VERSIONED = ["title", "funder", "region_level", "laender", "eligible_classes", "municipalities_eligible",
+                       "themes", "amount_min_eur", "amount_max_eur", "funding_share_pct", "own_contribution_pct",
+                       "duration_months", "deadline", "deadline_kind", "programme_url"]
+#: Columns whose change counts as a changed programme assertion of a source.
+PROGRAMME_TRACKED = ["programme_key", *PROGRAMME_VERSIONED, "funding_type", "areas", "region", "eligible", "summary",
+                     "details", "legal_basis", "links", "evidence", "source_url"]
+
+#: Columns whose change makes a new call version.
+CALL_VERSIONED = ["call_identifier", "title", "programme", "status", "opens", "closes", "deadlines", "deadline_model",
+                  "budget_eur", "min_contribution_eur", "max_contribution_eur", "expected_grants", "themes",
+                  "call_url"]
+#: Columns whose change counts as a changed call assertion of a source.
+CALL_TRACKED = ["call_key", *CALL_VERSIONED, "status_raw", "types_of_action", "summary", "languages", "source_url"]
 
 
 def row_hash(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -126,3 +127,49 @@ def test_run_with_an_unknown_source_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["run", "nope", "--warehouse", f"sqlite:///{tmp_path / 'w.db'}"])
     assert result.exit_code == 2 and "unknown source 'nope'" in one_line_error(result)
     assert not (tmp_path / "w.db").exists()  # nothing started
+
+
+def test_parse_foerderdatenbank_prints_a_record_per_detail_page_and_a_reason_for_a_page_that_does_not_fit(tmp_path):
+    pages = sorted((Path(__file__).parent / "fixtures" / "foerderdatenbank").glob("detail*.html"))
+    assert len(pages) == 4
+    for page in pages:
+        result = runner.invoke(app, ["parse", "foerderdatenbank", str(page)])
+        [record] = [json.loads(line) for line in result.output.splitlines()]
+        assert result.exit_code == 0 and record["title"] and record["reject_reason"] is None
+        assert record["programme_url"].startswith("https://www.foerderdatenbank.de/FDB/Content/DE/Foerderprogramm/")
+    cut = tmp_path / "cut.html"
+    cut.write_bytes(pages[0].read_bytes()[:20_000])
+    result = runner.invoke(app, ["parse", "foerderdatenbank", str(cut)])
+    [record] = [json.loads(line) for line in result.output.splitlines()]
+    assert result.exit_code == 0 and "truncated" in record["reject_reason"]
+
+
+def test_calls_lists_the_warehouses_calls_soonest_first_with_filters(tmp_path):
+    from datetime import date, datetime, timezone
+
+    from extractors import eu_funding_tenders
+    from schemas.domains import FUNDING_CALLS
+    from schemas.records import FUNDING_CALL
+    from transforms.funding import stage_calls
+    from warehouse import load as wh
+
+    body = (Path(__file__).parent / "fixtures" / "eu_funding_tenders" / "sedia_search_trimmed_2026-06-11.json")
+    frame = FUNDING_CALL.to_frame(eu_funding_tenders.parse(body.read_bytes(), url=eu_funding_tenders.ENDPOINT))
+    frame.loc[0, ["closes", "deadlines"]] = [date.today().isoformat()] * 2  # one call closing today (derived)
+    staged = stage_calls(frame)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = wh.make_engine(url)
+    wh.create_schema(engine)
+    now = datetime.now(timezone.utc)
+    wh.start_run(engine, "r1", staged.source, now)
+    wh.load_source(engine, run_id="r1", source=staged.source, assertions=staged.assertions, spec=FUNDING_CALLS,
+                   municipalities=staged.municipalities, rejected=staged.rejected, rows_extracted=len(frame), now=now)
+    wh.consolidate_domain(engine, FUNDING_CALLS, run_id="r1", now=now)
+    engine.dispose()
+    listed = runner.invoke(app, ["calls", "--format", "json", "--warehouse", url])
+    rows = [json.loads(line) for line in listed.output.splitlines()]
+    assert listed.exit_code == 0 and [r["days_left"] for r in rows][0] == 0 and len(rows) == 2
+    soon = runner.invoke(app, ["calls", "--open", "--closing-within", "60", "--format", "csv", "--warehouse", url])
+    assert soon.exit_code == 0 and soon.output.count("\n") == 2 and "Low power Edge AI Chips" in soon.output
+    unknown = runner.invoke(app, ["calls", "--theme", "sports", "--warehouse", url])
+    assert unknown.exit_code == 2 and "unknown theme 'sports'" in unknown.output

@@ -203,7 +203,7 @@ def _merge(conn: Connection, result: Assignment, run_id: str, now: datetime) -> 
     conn.execute(statement, [{"key": old, "merged_into": new} for old, new in final.items()])
     conn.execute(update(W.municipality_redirect).where(W.municipality_redirect.c.to_id == bindparam("old"))
                  .values(to_id=bindparam("new")), [{"old": old, "new": new} for old, new in final.items()])
-    for spec in RELATION_DOMAINS.values():
+    for spec in RELATION_DOMAINS.values():  # the domains whose keys name municipalities
         _rekey_provenance(conn, spec, final, run_id, now)
         _rekey_versions(conn, spec, final, now)
 

@@ -185,11 +185,12 @@ def consolidate(assertions: pd.DataFrame, spec: DomainSpec = PARTNERSHIPS) -> pd
     frame = assertions[[spec.key, *spec.rules]].copy()
     grouped_columns = {}
     for column, rule in spec.rules.items():
+        dtype = spec.dtype_of(column)
         if isinstance(rule, FirstIn):
             frame[column] = frame[column].map({name: rank for rank, name in enumerate(rule.order)}).astype("float64")
-        elif column in spec.integer_columns:
-            # as float: nullable Int64 columns fall back to a per-group Python loop in groupby
-            frame[column] = frame[column].astype("float64")
+        elif dtype != "string":
+            # as float: nullable extension columns fall back to a per-group Python loop in groupby
+            frame[column] = frame[column].astype("Float64").astype("float64")
         else:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
         grouped_columns[column] = "min" if isinstance(rule, FirstIn) else rule
@@ -199,9 +200,10 @@ def consolidate(assertions: pd.DataFrame, spec: DomainSpec = PARTNERSHIPS) -> pd
             codes = out[column].fillna(-1).astype(int).to_numpy()
             out[column] = pd.Series(pd.Categorical.from_codes(codes, categories=list(rule.order)),
                                     index=out.index).astype("string")
-        elif column in spec.integer_columns:
-            out[column] = out[column].astype("Int64")
+        elif spec.dtype_of(column) == "boolean":
+            out[column] = out[column].astype("Float64").map(lambda v: pd.NA if pd.isna(v) else bool(v)).astype("boolean")
         else:
-            out[column] = out[column].astype("string")
-    out = pd.concat([out, split_key(out[spec.key], spec)], axis=1)
+            out[column] = out[column].astype(spec.dtype_of(column))
+    if spec.key_parts != (spec.key,):
+        out = pd.concat([out, split_key(out[spec.key], spec)], axis=1)
     return out[columns]

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from schemas import warehouse as W
 from schemas.domains import PARTNERSHIPS, DomainSpec
 from schemas.warehouse import row_hash
-from warehouse.crosswalk import assign_identities, settle_placeholders
+from warehouse.crosswalk import IdentityCounts, assign_identities, settle_placeholders
 from warehouse.history import compose_key, consolidate, diff_assertions, diff_versions, keys_ending
 from warehouse.rows import bulk_insert, read_frame, read_keyed, records  # noqa: F401 (re-exported)
 from warehouse.snapshots import content_hash, same_as_last_load
@@ -199,8 +199,8 @@ def load_source(
             *[table.c[c] for c in spec.raw_names]).where(table.c.source == source))
         _refuse_shrink(source, existing, assertions, max_shrink)
 
-        ids, identity = assign_identities(conn, municipalities=municipalities,
-                                          moves=_moves(existing, assertions, spec), run_id=run_id, now=boundary)
+        ids, identity = ({}, IdentityCounts()) if not spec.identities else assign_identities(
+            conn, municipalities=municipalities, moves=_moves(existing, assertions, spec), run_id=run_id, now=boundary)
         counts.municipalities_new, counts.municipalities_changed = identity.minted, identity.changed
         counts.municipalities_merged, counts.identity_conflicts = identity.merged, identity.conflicts
         assertions, one_place = _with_identities(assertions, ids, spec)

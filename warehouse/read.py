@@ -44,3 +44,40 @@ def memberships_of(engine: Engine, municipality_id: str) -> pd.DataFrame:
             src.c.membership_key.in_(current["membership_key"].tolist()), src.c.is_current == True))  # noqa: E712
     by_key = stated.groupby("membership_key")["source"].agg(lambda s: ", ".join(sorted(set(s))))
     return current.assign(sources=current["membership_key"].map(by_key)).drop(columns="membership_key")
+
+
+def current_calls(engine: Engine, *, today, open_only: bool = False, theme: str | None = None,
+                  closing_within: int | None = None) -> pd.DataFrame:
+    """Current calls, upcoming deadlines first (soonest first), then passed ones, with the days left on `today`: open (or forthcoming)
+    only, with a theme, closing within so many days — the filters of `citylinks calls`."""
+    from datetime import timedelta
+
+    c = W.funding_call
+    with engine.connect() as conn:
+        frame = read_frame(conn, select(c.c.call_key, c.c.title, c.c.programme, c.c.status, c.c.opens, c.c.closes,
+                                        c.c.budget_eur, c.c.themes, c.c.call_url).where(c.c.is_current == True))  # noqa: E712
+    day = today.isoformat()
+    if open_only:
+        frame = frame[frame["status"].isin(("open", "forthcoming")) & (frame["closes"].fillna("9999") >= day)]
+    if theme:
+        tags = frame["themes"].fillna("").str.replace(" ", "").str.split(";")
+        frame = frame[tags.map(lambda found: theme in found)]
+    if closing_within is not None:
+        last = (today + timedelta(days=closing_within)).isoformat()
+        frame = frame[frame["closes"].notna() & (frame["closes"] >= day) & (frame["closes"] <= last)]
+    days_left = pd.to_datetime(frame["closes"], errors="coerce") - pd.Timestamp(day)
+    frame = frame.assign(days_left=days_left.dt.days.astype("Int64"), _past=(frame["closes"] < day).fillna(False))
+    # upcoming deadlines first, soonest first; then the ones that have passed, latest first
+    upcoming = frame[~frame["_past"]].sort_values(["closes", "call_key"], na_position="last")
+    past = frame[frame["_past"]].sort_values(["closes", "call_key"], ascending=[False, True])
+    return pd.concat([upcoming, past]).drop(columns="_past").reset_index(drop=True)
+
+
+def programmes_for_municipalities(engine: Engine) -> pd.DataFrame:
+    """The view `programmes_for_municipalities`: current programmes municipalities may apply to, per theme."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return read_frame(conn, text("SELECT theme, programme_key, title, funder, amount_max_eur, deadline, "
+                                     "deadline_kind, programme_url FROM programmes_for_municipalities "
+                                     "ORDER BY theme, title"))

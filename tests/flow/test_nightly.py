@@ -18,9 +18,12 @@ DEFAULT_REPLAY_DIR = str(bundled_recordings())
 PARTNERSHIP_SOURCES = {"wikidata_twinnings", "twincities_dataset", "wikipedia_twinning_sections",
                        "german_partnerships_2015"}
 MEMBERSHIP_SOURCES = {"covenant_of_mayors", "etmun_member_lists", "wikidata_memberships"}
-SOURCES = {"destatis_municipalities", *PARTNERSHIP_SOURCES, *MEMBERSHIP_SOURCES}
+FUNDING_SOURCES = {"foerderdatenbank", "skew_programmes"}
+CALL_SOURCES = {"eu_funding_tenders"}
+SOURCES = {"destatis_municipalities", *PARTNERSHIP_SOURCES, *MEMBERSHIP_SOURCES, *FUNDING_SOURCES, *CALL_SOURCES}
 #: The run's own steps, audited next to the sources.
-STEPS = {"consolidate:partnership", "consolidate:membership", "reference:organisation"}
+STEPS = {"consolidate:partnership", "consolidate:membership", "consolidate:funding_programme",
+         "consolidate:funding_call", "reference:organisation"}
 
 
 def run_flow(url, **kwargs):
@@ -37,6 +40,8 @@ def tables(url):
                (("municipality", W.municipality), ("partnership", W.partnership),
                 ("partnership_source", W.partnership_source), ("membership", W.membership),
                 ("membership_source", W.membership_source), ("organisation", W.organisation),
+                ("funding_programme", W.funding_programme), ("funding_programme_source", W.funding_programme_source),
+                ("funding_call", W.funding_call), ("funding_call_source", W.funding_call_source),
                 ("quarantine", W.quarantine), ("load_run", W.load_run))}
     engine.dispose()
     return out
@@ -152,11 +157,25 @@ def test_koelns_memberships_against_seed_003(warehouse_after_two_runs):
     assert networks - SEED_003_KOELN == {"covenant_of_mayors"}  # signed 2008, not in the seed's list
 
 
+def test_funding_programmes_load_from_the_foerderdatenbank_pages_and_the_skew_reference(warehouse_after_two_runs):
+    _, _, data, _ = warehouse_after_two_runs
+    provenance, current = data["funding_programme_source"], data["funding_programme"]
+    assert set(provenance["source"]) == FUNDING_SOURCES and current["is_current"].all()
+    assert len(current) == 4 + 8  # the four recorded detail pages, the eight curated programmes
+    nakopa = current.set_index("programme_key").loc["skew_programmes:nakopa"]
+    assert bool(nakopa["municipalities_eligible"]) and "partnership" in nakopa["themes"]
+    assert (nakopa["amount_min_eur"], nakopa["amount_max_eur"]) == (50_000, 250_000)
+    calls = data["funding_call"]
+    assert len(calls) == 2 and set(calls["status"]) == {"closed"}  # the recorded topics' deadlines have passed
+    assert set(data["funding_call_source"]["status_raw"]) == {"31094501"}  # the portal still said forthcoming
+
+
 def test_second_run_changes_nothing(warehouse_after_two_runs):
     _, second, before, after = warehouse_after_two_runs
     assert second.is_completed(), second.message
     for name in ("municipality", "partnership", "partnership_source", "membership", "membership_source",
-                 "organisation", "quarantine"):
+                 "organisation", "funding_programme", "funding_programme_source", "funding_call",
+                 "funding_call_source", "quarantine"):
         columns = list(before[name].columns)
         pd.testing.assert_frame_equal(before[name].sort_values(columns[:2]).reset_index(drop=True),
                                       after[name].sort_values(columns[:2]).reset_index(drop=True))
@@ -210,7 +229,10 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     run_filter = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[first.state_details.flow_run_id]))
     with get_client(sync_client=True) as client:
         artifacts = {a.key: a for a in client.read_artifacts(artifact_filter=run_filter)}
-    assert {"citylinks-run-summary", "citylinks-quality-report", "citylinks-coverage"} <= set(artifacts)
+    assert {"citylinks-run-summary", "citylinks-quality-report", "citylinks-coverage", "citylinks-calls-closing",
+            "citylinks-programmes-for-municipalities"} <= set(artifacts)
+    by_theme = artifacts["citylinks-programmes-for-municipalities"].data
+    assert "## partnership" in by_theme and "Nachhaltige Kommunalentwicklung durch Partnerschaftsprojekte" in by_theme
     coverage = artifacts["citylinks-coverage"].data
     assert "| Baden-Württemberg |" in coverage and "| 1,252 |" in coverage and "100,000 and more" in coverage
     summary = artifacts["citylinks-run-summary"].data
