@@ -151,15 +151,18 @@ def consolidate(warehouse_url: str, run_id: str, boundary: datetime, domain: str
         engine.dispose()
 
 
-@task(name="load-networks", cache_policy=NO_CACHE)
+@task(name="load-organisations", cache_policy=NO_CACHE)
 def load_networks(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
-    """The curated city networks (schemas/networks.yaml) as the `organisation` table, SCD2."""
+    """The curated city networks and funders (schemas/networks.yaml, funders.yaml) as the
+    `organisation` table, SCD2."""
+    from schemas import funders
     from schemas.networks import organisations
     from warehouse.organisations import load_organisations
 
     engine = wh.make_engine(warehouse_url)
     try:
-        counts = wh.counts_dict(load_organisations(engine, organisations(), run_id=run_id, now=boundary))
+        rows = [*organisations(), *funders.load()]
+        counts = wh.counts_dict(load_organisations(engine, rows, run_id=run_id, now=boundary))
         get_run_logger().info("networks reference: %s", counts_in_words(counts))
         return counts
     finally:

@@ -77,6 +77,7 @@ def test_skew_programmes_stage_as_open_to_municipalities(skew):
     nakopa = rows.loc["nakopa"]
     assert (nakopa["amount_min_eur"], nakopa["amount_max_eur"]) == (50_000, 250_000)  # stated, not extracted
     assert nakopa["municipalities_eligible"] == True and nakopa["region_level"] == "bund"  # noqa: E712
+    assert nakopa["funder_key"] == "funder:bmz"
     assert json.loads(nakopa["evidence"])["amount_max_eur"]["rule"] == "stated"
 
 
@@ -118,3 +119,22 @@ def test_a_call_that_closes_before_it_opens_is_quarantined():
     frame.loc[0, "opens"] = "2026-01-01"  # after its last deadline (2025-09-17)
     staged = stage_calls(frame, today=TODAY)
     assert len(staged.assertions) == 1 and "closes before it opens" in staged.rejected["reject_reason"].iloc[0]
+
+
+def test_the_funder_is_the_first_curated_funder_its_text_names():
+    from transforms.funding import funder_keys
+
+    texts = pd.Series(["BMZ via SKEW (Engagement Global) with GIZ and DST",  # the curated SKEW reference
+                       "Bundesministerium für Bildung und Forschung (BMBF)",  # a Förderdatenbank page
+                       "Thüringer Ministerium für Umwelt, Energie, Naturschutz und Forsten (TMUENF)",
+                       "Bürgschaftsbank Sachsen GmbH", None])
+    assert funder_keys(texts).tolist()[:3] == ["funder:bmz", "funder:bmbf", "funder:tmuenf"]
+    assert funder_keys(texts)[3:].isna().all()  # no curated funder named: none guessed
+
+
+def test_funders_are_organisations_with_every_fact_sourced():
+    from schemas import funders
+
+    rows = {row["organisation_key"]: row for row in funders.load()}
+    assert rows["funder:bmz"]["name_de"] == "Bundesministerium für wirtschaftliche Zusammenarbeit und Entwicklung"
+    assert all(row["kind"] == "funder" and all(c["source"] for c in row["claims"]) for row in rows.values())

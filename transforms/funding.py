@@ -14,6 +14,7 @@ from datetime import date
 import pandas as pd
 
 from schemas import warehouse as W
+from schemas.funders import alias_pattern, aliases
 from schemas.funding import LAENDER, THEMES
 from schemas.records import REJECT_REASON
 from schemas.warehouse import CALL_TRACKED, PROGRAMME_TRACKED, row_hash
@@ -71,6 +72,13 @@ def region_levels(region: pd.Series, funder: pd.Series) -> pd.DataFrame:
     level = level.mask(laender.notna() & ~nationwide & ~federal, "land")
     level = level.mask(level.isna() & region.notna(), "other")
     return pd.DataFrame({"region_level": level, "laender": laender.where(level == "land")})
+
+
+def funder_keys(funder: pd.Series) -> pd.Series:
+    """The funder named first in the text ("BMZ via SKEW (Engagement Global) with GIZ" → BMZ; the
+    implementers after it are not funders); NA where the text names no curated funder."""
+    first = funder.astype("string").str.extract(alias_pattern(), expand=False)
+    return first.map(dict(aliases()), na_action="ignore").astype("string")
 
 
 def _laender(text: str) -> str | None:
@@ -137,6 +145,7 @@ def stage_funding(raw: pd.DataFrame, *, today: date | None = None) -> StagedSour
         ok.drop(columns=[c for c in (*EXTRACTED, "deadline_kind", REJECT_REASON) if c in ok]),
         region_levels(ok["region"], ok["funder"]), eligible_classes(ok["eligible"]),
         themes(ok, stated=ok["areas"] if source == "skew_programmes" else None),
+        funder_keys(ok["funder"]).rename("funder_key"),
         facts[[*EXTRACTED, "deadline_kind"]]], axis=1)
     programmes["programme_key"] = (programmes["source"] + ":" + programmes["record_key"]).astype("string")
     programmes["evidence"] = _evidence(facts, programmes["theme_rules"])

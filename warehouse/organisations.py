@@ -1,4 +1,5 @@
-"""Load layer for organisations: the curated networks (schemas/networks.yaml) as an SCD2 table.
+"""Load layer for organisations: the curated networks and funders (schemas/networks.yaml,
+funders.yaml) as an SCD2 table.
 
 The reference file is loaded like a source, once per run, with its own audit row: an edit of a
 network's facts makes a new version of that network, an unchanged file writes nothing.
@@ -49,5 +50,5 @@ def load_organisations(engine: Engine, rows: list[dict], *, run_id: str, now: da
         counts.rows_unchanged = len(incoming) - diff.new - diff.changed
         conn.execute(update(W.load_run).where(and_(W.load_run.c.run_id == run_id, W.load_run.c.source == REFERENCE))
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts),
-                             message=f"{len(incoming)} networks from schemas/networks.yaml"))
+                             message=f"{len(incoming)} organisations from schemas/networks.yaml and funders.yaml"))
     return counts

@@ -165,6 +165,9 @@ def test_funding_programmes_load_from_the_foerderdatenbank_pages_and_the_skew_re
     nakopa = current.set_index("programme_key").loc["skew_programmes:nakopa"]
     assert bool(nakopa["municipalities_eligible"]) and "partnership" in nakopa["themes"]
     assert (nakopa["amount_min_eur"], nakopa["amount_max_eur"]) == (50_000, 250_000)
+    assert nakopa["funder_key"] == "funder:bmz"
+    organisations = data["organisation"].set_index("organisation_key")
+    assert organisations.loc["funder:bmz", "kind"] == "funder"  # the funder is an organisation identity
     calls = data["funding_call"]
     assert len(calls) == 2 and set(calls["status"]) == {"closed"}  # the recorded topics' deadlines have passed
     assert set(data["funding_call_source"]["status_raw"]) == {"31094501"}  # the portal still said forthcoming

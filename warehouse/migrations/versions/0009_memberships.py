@@ -100,7 +100,7 @@ def upgrade() -> None:
         sa.Column('valid_from', sa.DateTime(timezone=True), primary_key=True),
         sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
         sa.Column('is_current', sa.Boolean(), nullable=False),
-        sa.Column('kind', sa.String(20), nullable=False, comment="network"),
+        sa.Column('kind', sa.String(20), nullable=False, comment="network | funder"),
         sa.Column('wikidata_qid', sa.String(20), nullable=True),
         sa.Column('name_en', sa.Text(), nullable=True),
         sa.Column('name_de', sa.Text(), nullable=True),
