@@ -141,6 +141,18 @@ partnership_source = Table(
 Index("ix_partnership_source_pair", partnership_source.c.partnership_key)
 Index("ix_partnership_source_load", partnership_source.c.load_id)
 
+def _provenance_columns() -> list[Column]:
+    """History of a source's assertion, the same for every domain (see `partnership_source`)."""
+    return [
+        Column("first_seen", DateTime(timezone=True), nullable=False),
+        Column("changed_at", DateTime(timezone=True), nullable=False),
+        Column("is_current", Boolean, nullable=False),
+        Column("ended_at", DateTime(timezone=True), nullable=True),
+        Column("row_hash", String(64), nullable=False),
+        Column("load_id", String(64), nullable=False),
+    ]
+
+
 #: SCD2: one row per version of a membership (a member of a city network).
 membership = Table(
     "membership",
@@ -188,12 +200,7 @@ membership_source = Table(
     Column("until_year", Integer, nullable=True),
     Column("commitments", Text, nullable=True),
     Column("source_url", Text, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
-    Column("is_current", Boolean, nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
-    Column("row_hash", String(64), nullable=False),
-    Column("load_id", String(64), nullable=False),
+    *_provenance_columns(),
 )
 Index("ix_membership_source_key", membership_source.c.membership_key)
 Index("ix_membership_source_load", membership_source.c.load_id)
@@ -268,12 +275,7 @@ funding_programme_source = Table(
     Column("evidence", Text, nullable=True,
            comment="JSON: per extracted fact the text span, rule and confidence it came from"),
     Column("source_url", Text, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
-    Column("is_current", Boolean, nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
-    Column("row_hash", String(64), nullable=False),
-    Column("load_id", String(64), nullable=False),
+    *_provenance_columns(),
 )
 Index("ix_funding_programme_source_key", funding_programme_source.c.programme_key)
 Index("ix_funding_programme_source_load", funding_programme_source.c.load_id)
@@ -326,12 +328,7 @@ funding_call_source = Table(
     Column("summary", Text, nullable=True),
     Column("languages", Text, nullable=True),
     Column("source_url", Text, nullable=False),
-    Column("first_seen", DateTime(timezone=True), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
-    Column("is_current", Boolean, nullable=False),
-    Column("ended_at", DateTime(timezone=True), nullable=True),
-    Column("row_hash", String(64), nullable=False),
-    Column("load_id", String(64), nullable=False),
+    *_provenance_columns(),
 )
 Index("ix_funding_call_source_key", funding_call_source.c.call_key)
 Index("ix_funding_call_source_load", funding_call_source.c.load_id)

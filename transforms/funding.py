@@ -133,14 +133,8 @@ def stage_funding(raw: pd.DataFrame, *, today: date | None = None) -> StagedSour
     the vocabulary and the extracted facts (with their evidence) added, the suite applied."""
     from transforms.funding_text import funding_facts
 
-    today = today or date.today()
-    source = str(raw["source"].iloc[0]) if len(raw) else ""
-    ok, rejected = P.split_rejected(raw)
-    before = len(ok)
-    ok, conflicting = P.dedupe(ok)
-    collapsed = before - len(ok) - len(conflicting)
-    ok = ok.reset_index(drop=True)
-    facts = funding_facts(ok, today)
+    source, ok, rejected, collapsed = _prepared(raw)
+    facts = funding_facts(ok, today or date.today())
     programmes = pd.concat([
         ok.drop(columns=[c for c in (*EXTRACTED, "deadline_kind", REJECT_REASON) if c in ok]),
         region_levels(ok["region"], ok["funder"]), eligible_classes(ok["eligible"]),
@@ -149,23 +143,39 @@ def stage_funding(raw: pd.DataFrame, *, today: date | None = None) -> StagedSour
         facts[[*EXTRACTED, "deadline_kind"]]], axis=1)
     programmes["programme_key"] = (programmes["source"] + ":" + programmes["record_key"]).astype("string")
     programmes["evidence"] = _evidence(facts, programmes["theme_rules"])
-    programmes = programmes.reindex(columns=PROGRAMME_COLUMNS)
+    return _gated(source, len(raw), ok, programmes.reindex(columns=PROGRAMME_COLUMNS), "funding_programme_source",
+                  W.funding_programme_source, PROGRAMME_TRACKED, rejected, collapsed)
+
+
+def _prepared(raw: pd.DataFrame) -> tuple[str, pd.DataFrame, list[pd.DataFrame], int]:
+    """(source, rows the parser accepted, rows already rejected, exact copies collapsed)."""
+    source = str(raw["source"].iloc[0]) if len(raw) else ""
+    ok, rejected = P.split_rejected(raw)
+    before = len(ok)
+    ok, conflicting = P.dedupe(ok)
+    return source, ok.reset_index(drop=True), [rejected, conflicting], before - len(ok) - len(conflicting)
+
+
+def _gated(source: str, rows_extracted: int, ok: pd.DataFrame, staged: pd.DataFrame, suite: str, table,
+           tracked: list[str], rejected: list[pd.DataFrame], collapsed: int) -> StagedSource:
+    """The suite and the warehouse's columns decide row by row; failing rows go to quarantine with
+    every reason, the others are staged with their row hash."""
     ok = ok.assign(**{REJECT_REASON: pd.Series(pd.NA, index=ok.index, dtype="string")})
-    report = validate(programmes, "funding_programme_source")
+    report = validate(staged, suite)
     ok = P.add_reason(ok, report.row_reasons.notna(), report.row_reasons.fillna(""))
-    unstorable = violations(programmes, W.funding_programme_source).where(ok[REJECT_REASON].isna())
+    unstorable = violations(staged, table).where(ok[REJECT_REASON].isna())
     ok = P.add_reason(ok, unstorable.notna(), unstorable.fillna(""))
     passed = ok[REJECT_REASON].isna().to_numpy()
-    parts = [frame for frame in (rejected, conflicting, ok[~passed]) if len(frame)]
-    rejected = pd.concat(parts, ignore_index=True) if parts else rejected
-    programmes = programmes[passed].reset_index(drop=True)
-    programmes["row_hash"] = row_hash(programmes, PROGRAMME_TRACKED)
-    staged = StagedSource(source, len(raw), programmes, pd.DataFrame({"municipality_id": pd.Series(dtype="string")}),
-                          rejected, [report], collapsed)
-    if not staged.accounted:
-        raise RuntimeError(f"{source}: staging lost rows ({len(raw)} in, {len(programmes)} staged, "
-                           f"{len(rejected)} rejected, {collapsed} exact copies)")
-    return staged
+    parts = [frame for frame in (*rejected, ok[~passed]) if len(frame)]
+    out_rejected = pd.concat(parts, ignore_index=True) if parts else rejected[0]
+    staged = staged[passed].reset_index(drop=True)
+    staged["row_hash"] = row_hash(staged, tracked)
+    result = StagedSource(source, rows_extracted, staged, pd.DataFrame({"municipality_id": pd.Series(dtype="string")}),
+                          out_rejected, [report], collapsed)
+    if not result.accounted:
+        raise RuntimeError(f"{source}: staging lost rows ({rows_extracted} in, {len(staged)} staged, "
+                           f"{len(out_rejected)} rejected, {collapsed} exact copies)")
+    return result
 
 
 def _evidence(facts: pd.DataFrame, theme_rules: pd.Series) -> pd.Series:
@@ -204,12 +214,7 @@ def stage_calls(raw: pd.DataFrame, *, today: date | None = None) -> StagedSource
     """One source's calls → `funding_call_source` rows: status on the run's day, themes by rule,
     the suite (dates in order, amounts ≥ 0, absolute URLs, status consistent with the dates)."""
     today = today or date.today()
-    source = str(raw["source"].iloc[0]) if len(raw) else ""
-    ok, rejected = P.split_rejected(raw)
-    before = len(ok)
-    ok, conflicting = P.dedupe(ok)
-    collapsed = before - len(ok) - len(conflicting)
-    ok = ok.reset_index(drop=True)
+    source, ok, rejected, collapsed = _prepared(raw)
     calls = ok.drop(columns=[REJECT_REASON]).assign(
         call_key=(ok["source"] + ":" + ok["record_key"]).astype("string"),
         status=call_status(ok["status"], ok["opens"], ok["closes"], today),
@@ -219,20 +224,5 @@ def stage_calls(raw: pd.DataFrame, *, today: date | None = None) -> StagedSource
                                    | ((calls["status"] == "closed") & (calls["closes"].astype("string") >= day))
                                    ).fillna(False).astype(bool)
     calls["closes_after_opens"] = ~(calls["closes"].astype("string") < calls["opens"].astype("string")).fillna(False)
-    calls = calls.reindex(columns=CALL_COLUMNS)
-    ok = ok.assign(**{REJECT_REASON: pd.Series(pd.NA, index=ok.index, dtype="string")})
-    report = validate(calls, "funding_call_source")
-    ok = P.add_reason(ok, report.row_reasons.notna(), report.row_reasons.fillna(""))
-    unstorable = violations(calls, W.funding_call_source).where(ok[REJECT_REASON].isna())
-    ok = P.add_reason(ok, unstorable.notna(), unstorable.fillna(""))
-    passed = ok[REJECT_REASON].isna().to_numpy()
-    parts = [frame for frame in (rejected, conflicting, ok[~passed]) if len(frame)]
-    rejected = pd.concat(parts, ignore_index=True) if parts else rejected
-    calls = calls[passed].reset_index(drop=True)
-    calls["row_hash"] = row_hash(calls, CALL_TRACKED)
-    staged = StagedSource(source, len(raw), calls, pd.DataFrame({"municipality_id": pd.Series(dtype="string")}),
-                          rejected, [report], collapsed)
-    if not staged.accounted:
-        raise RuntimeError(f"{source}: staging lost rows ({len(raw)} in, {len(calls)} staged, "
-                           f"{len(rejected)} rejected, {collapsed} exact copies)")
-    return staged
+    return _gated(source, len(raw), ok, calls.reindex(columns=CALL_COLUMNS), "funding_call_source",
+                  W.funding_call_source, CALL_TRACKED, rejected, collapsed)
