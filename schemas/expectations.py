@@ -11,7 +11,7 @@ from datetime import date
 import pycountry
 
 from schemas.domains import MEMBERSHIP_ROLES, MEMBERSHIP_STATUSES
-from schemas.funding import DEADLINE_KINDS, REGION_LEVELS
+from schemas.funding import DEADLINE_KINDS, ELIGIBLE_CLASSES, REGION_LEVELS, THEMES
 from schemas.networks import network_keys
 from schemas.records import RELATION_TYPES
 
@@ -172,6 +172,12 @@ def membership_suite(today: date | None = None) -> list[Expectation]:
     ]
 
 
+def _listed(vocabulary) -> str:
+    """A '; '-joined list of words from `vocabulary`, nothing else."""
+    word = "(?:" + "|".join(vocabulary) + ")"
+    return rf"^{word}(?:; {word})*$"
+
+
 def funding_programme_source_suite() -> list[Expectation]:
     """One source's programmes: amounts ≥ 0 and max ≥ min, shares in 0–100, absolute URLs, the
     region and deadline vocabularies, an ISO deadline."""
@@ -196,6 +202,10 @@ def funding_programme_source_suite() -> list[Expectation]:
                     meaning="source_url is not an absolute URL"),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "region_level", "value_set": list(REGION_LEVELS)},
                     meaning="unknown region level"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "eligible_classes", "regex": _listed(ELIGIBLE_CLASSES)},
+                    meaning="eligible applicants outside the vocabulary"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "themes", "regex": _listed(THEMES)},
+                    meaning="theme outside the vocabulary"),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "deadline_kind", "value_set": list(DEADLINE_KINDS)},
                     meaning="unknown deadline kind"),
         Expectation("ExpectColumnValuesToMatchRegex", {"column": "deadline", "regex": r"^\d{4}-\d{2}-\d{2}$"},

@@ -138,3 +138,13 @@ def test_funders_are_organisations_with_every_fact_sourced():
     rows = {row["organisation_key"]: row for row in funders.load()}
     assert rows["funder:bmz"]["name_de"] == "Bundesministerium für wirtschaftliche Zusammenarbeit und Entwicklung"
     assert all(row["kind"] == "funder" and all(c["source"] for c in row["claims"]) for row in rows.values())
+
+
+def test_an_applicant_class_outside_the_vocabulary_fails_the_suite(skew):
+    from transforms.quality import validate
+
+    staged = stage_funding(skew, today=TODAY).assertions.assign(extracted_at=pd.Timestamp("2026-11-25", tz="UTC"))
+    assert validate(staged, "funding_programme_source").success
+    staged.loc[0, "eligible_classes"] = "municipality; citizens"
+    reasons = validate(staged, "funding_programme_source").row_reasons
+    assert "eligible applicants outside the vocabulary" in reasons.iloc[0] and reasons.iloc[1:].isna().all()
