@@ -72,6 +72,9 @@ SORT = {"field": "sortStatus", "order": "ASC"}
 #: A fixed multipart boundary: recordings are keyed on the body's hash, so it must not vary.
 BOUNDARY = "citylinks-sedia-search-0c7f3b2e"
 
+#: Who pays for the portal's grants (sources.md §3.3: the European Commission's portal).
+FUNDER = "European Commission"
+
 SOURCE = SourceInfo(
     name="eu_funding_tenders",
     domain="funding_calls",
@@ -248,6 +251,7 @@ def _record(key: str, group: list[_Hit]) -> dict:
         "call_identifier": _first(metadata, "callIdentifier"),
         "title": title,
         "programme": _first(metadata, "frameworkProgramme"),
+        "funder": FUNDER,
         "status": status,
         "status_raw": status_raw,
         "opens": opens,

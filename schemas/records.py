@@ -182,6 +182,7 @@ FUNDING_CALL = RecordContract(
         "call_identifier": "string",  # the call the topic belongs to
         "title": "string",
         "programme": "string",  # the funding programme as the source names it (EU: frameworkProgramme id)
+        "funder": "string",  # who pays, as the source says (the EU portal: the European Commission)
         "status": "string",  # forthcoming | open | closed (the source's code mapped; the code kept in status_raw)
         "status_raw": "string",
         "opens": "string",  # ISO date

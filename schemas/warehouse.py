@@ -301,6 +301,7 @@ def _call_columns() -> list[Column]:
         Column("call_identifier", Text, nullable=True),
         Column("title", Text, nullable=False),
         Column("programme", Text, nullable=True, comment="the programme as the source names it (EU: frameworkProgramme)"),
+        Column("funder_key", String(60), nullable=True, comment="the funder's organisation_key, where the source names one"),
         Column("status", String(12), nullable=True, comment="forthcoming | open | closed"),
         Column("opens", String(10), nullable=True, comment="ISO date"),
         Column("closes", String(10), nullable=True, comment="ISO date of the last deadline"),
@@ -421,7 +422,7 @@ PROGRAMME_TRACKED = ["programme_key", *PROGRAMME_VERSIONED, "funding_type", "are
                      "details", "legal_basis", "links", "evidence", "source_url"]
 
 #: Columns whose change makes a new call version.
-CALL_VERSIONED = ["call_identifier", "title", "programme", "status", "opens", "closes", "deadlines", "deadline_model",
+CALL_VERSIONED = ["call_identifier", "title", "programme", "funder_key", "status", "opens", "closes", "deadlines", "deadline_model",
                   "budget_eur", "min_contribution_eur", "max_contribution_eur", "expected_grants", "themes",
                   "call_url"]
 #: Columns whose change counts as a changed call assertion of a source.

@@ -102,6 +102,7 @@ def test_calls_take_their_status_from_the_dates_on_the_runs_day():
     assert set(frame["status"]) == {"forthcoming"}  # what the portal said, although the deadlines passed
     rows = stage_calls(frame, today=TODAY).assertions.set_index("record_key")
     assert set(rows["status"]) == {"closed"} and set(rows["status_raw"]) == {"31094501"}
+    assert set(rows["funder_key"]) == {"funder:european_commission"}
     chips = rows.loc["HORIZON-JU-CHIPS-2025-IA-LEAI-two-stage"]
     assert (chips["opens"], chips["closes"], chips["budget_eur"]) == ("2025-03-04", "2025-09-17", 20_000_000)
     before = stage_calls(frame, today=date(2025, 5, 1)).assertions.set_index("record_key")

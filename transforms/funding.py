@@ -218,7 +218,7 @@ def stage_calls(raw: pd.DataFrame, *, today: date | None = None) -> StagedSource
     calls = ok.drop(columns=[REJECT_REASON]).assign(
         call_key=(ok["source"] + ":" + ok["record_key"]).astype("string"),
         status=call_status(ok["status"], ok["opens"], ok["closes"], today),
-        themes=themes(ok)["themes"])
+        themes=themes(ok)["themes"], funder_key=funder_keys(ok["funder"]))
     day = today.isoformat()
     calls["status_consistent"] = ~(((calls["status"] == "open") & (calls["closes"].astype("string") < day))
                                    | ((calls["status"] == "closed") & (calls["closes"].astype("string") >= day))
