@@ -21,7 +21,7 @@ from schemas.records import FUNDING_PROGRAMME  # noqa: E402
 from transforms.funding_text import funding_facts  # noqa: E402
 
 PAGES = ROOT / "tests" / "fixtures" / "foerderdatenbank"
-FACTS = ("amount_min_eur", "amount_max_eur", "funding_share_pct", "own_contribution_pct", "deadline")
+FACTS = ("amount_min_eur", "amount_max_eur", "funding_share_pct", "own_contribution_pct", "duration_months", "deadline")
 
 
 def main() -> None:
@@ -34,9 +34,9 @@ def main() -> None:
         facts = funding_facts(frame, date.today())
         elapsed = time.perf_counter() - started
         print(f"\n{name}: {len(frame)} programmes, extraction {elapsed * 1000:.0f} ms")
-        any_amount = facts[list(FACTS[:4])].notna().any(axis=1)
+        any_amount = facts[list(FACTS[:5])].notna().any(axis=1)
         deadline = facts["deadline"].notna() | facts["deadline_kind"].notna()
-        print(f"  with an amount or share: {any_amount.mean():.0%}; with a deadline or its kind: {deadline.mean():.0%}")
+        print(f"  with an amount, share or duration: {any_amount.mean():.0%}; with a deadline or its kind: {deadline.mean():.0%}")
         for column in FACTS:
             found = facts[column].notna()
             if column == "deadline":

@@ -11,7 +11,7 @@ from datetime import date
 import pycountry
 
 from schemas.domains import MEMBERSHIP_ROLES, MEMBERSHIP_STATUSES
-from schemas.funding import DEADLINE_KINDS, ELIGIBLE_CLASSES, REGION_LEVELS, THEMES
+from schemas.funding import DEADLINE_KINDS, ELIGIBLE_CLASSES, FUNDING_TYPES, REGION_LEVELS, THEMES
 from schemas.networks import network_keys
 from schemas.records import RELATION_TYPES
 
@@ -206,6 +206,8 @@ def funding_programme_source_suite() -> list[Expectation]:
                     meaning="eligible applicants outside the vocabulary"),
         Expectation("ExpectColumnValuesToMatchRegex", {"column": "themes", "regex": _listed(THEMES)},
                     meaning="theme outside the vocabulary"),
+        Expectation("ExpectColumnValuesToMatchRegex", {"column": "funding_types", "regex": _listed(FUNDING_TYPES)},
+                    meaning="funding type outside the vocabulary"),
         Expectation("ExpectColumnValuesToBeInSet", {"column": "deadline_kind", "value_set": list(DEADLINE_KINDS)},
                     meaning="unknown deadline kind"),
         Expectation("ExpectColumnValuesToMatchRegex", {"column": "deadline", "regex": r"^\d{4}-\d{2}-\d{2}$"},

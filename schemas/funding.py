@@ -4,6 +4,8 @@ from __future__ import annotations
 #: Themes a programme is tagged with (each tag with the rule that set it).
 THEMES = ("partnership", "development_cooperation", "climate", "europe_citizenship", "integration", "ukraine",
           "youth", "culture", "middle_east", "maghreb", "governance")
+#: What a programme gives, normalised from Förderart (Zuschuss, Darlehen …) or a curated kind.
+FUNDING_TYPES = ("grant", "loan", "equity", "guarantee", "advice", "in_kind", "networking", "prize", "other")
 #: Who may apply, normalised from the sources' words (Förderberechtigte …).
 ELIGIBLE_CLASSES = ("municipality", "association", "company", "research", "public_body", "person", "ngo")
 #: Where the money comes from / where a programme is open.

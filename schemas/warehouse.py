@@ -239,6 +239,8 @@ def _programme_columns() -> list[Column]:
         Column("funder", Text, nullable=True, comment="Fördergeber as the source writes it"),
         Column("funder_key", String(60), nullable=True,
                comment="the funder's organisation_key (schemas/funders.yaml), where its text names one"),
+        Column("funding_types", Text, nullable=True,
+               comment="grant | loan | equity | guarantee | advice | in_kind | networking | prize | other, ';'-separated"),
         Column("region_level", String(10), nullable=True, comment="bund | land | eu | other"),
         Column("laender", Text, nullable=True, comment="the Länder it is open in, ';'-separated (region_level land)"),
         Column("eligible_classes", Text, nullable=True,
@@ -414,7 +416,7 @@ ORGANISATION_VERSIONED = ["kind", "wikidata_qid", "name_en", "name_de", "acronym
                           "website", "themes", "admits", "claims"]
 
 #: Columns whose change makes a new funding programme version.
-PROGRAMME_VERSIONED = ["title", "funder", "funder_key", "region_level", "laender", "eligible_classes", "municipalities_eligible",
+PROGRAMME_VERSIONED = ["title", "funder", "funder_key", "funding_types", "region_level", "laender", "eligible_classes", "municipalities_eligible",
                        "themes", "amount_min_eur", "amount_max_eur", "funding_share_pct", "own_contribution_pct",
                        "duration_months", "deadline", "deadline_kind", "programme_url"]
 #: Columns whose change counts as a changed programme assertion of a source.

@@ -149,3 +149,13 @@ def test_an_applicant_class_outside_the_vocabulary_fails_the_suite(skew):
     staged.loc[0, "eligible_classes"] = "municipality; citizens"
     reasons = validate(staged, "funding_programme_source").row_reasons
     assert "eligible applicants outside the vocabulary" in reasons.iloc[0] and reasons.iloc[1:].isna().all()
+
+
+def test_funding_types_from_foerderart_and_the_curated_kinds(fdb, skew):
+    from transforms.funding import funding_types
+
+    assert funding_types(fdb["funding_type"]).tolist() == ["equity", "grant"]  # "Beteiligung", "Zuschuss"
+    kinds = funding_types(skew["funding_type"]).set_axis(skew["record_key"])
+    assert kinds["klimapartnerschaften"] == "advice; networking"  # "non-monetary: advice, expert exchanges …"
+    assert kinds["partnerschaften_ukraine"] == "grant; in_kind"
+    assert funding_types(pd.Series(["Sonderform X"])).tolist() == ["other"]  # stated, but no rule knows it

@@ -318,3 +318,20 @@ def test_index_dtypes_and_missing_texts():
         "deadline", "deadline_kind", "deadline_span", "deadline_confidence", "deadline_rule"]
     empty = funding_facts(FUNDING_PROGRAMME.to_frame([]), NEW_YEAR)
     assert empty.empty and "amount_max_eur_rule" in empty.columns
+
+
+def test_durations_follow_a_duration_word_and_a_financing_term_is_not_one():
+    from transforms.funding_text import extract_durations
+
+    texts = pd.Series([
+        # real (MBG express, detail_multi_desc.html): the term of an equity stake, not a project's duration
+        "Stille Beteiligungen zur Gründung oder Festigung von Unternehmen mit Beträgen zwischen 50.000 EUR und dem "
+        "Höchstbetrag von 1,25 Mio. EUR (in Ausnahmefällen bis 2,5 Mio. EUR) und einer Laufzeit von bis zu 10 Jahre.",
+        # sources.md §3.1, Nakopa: "up to 36 months" (with the duration word the SKEW pages use)
+        "Projektlaufzeit: up to 36 months",
+        "Förderdauer 2 Jahre",  # the SKEW climate partnerships' "2-year phases", in German
+        "Zuschuss bis zu 36.000 Euro",  # an amount, not a duration
+    ])
+    out = extract_durations(texts)
+    assert pd.isna(out["duration_months"].iloc[0]) and out["duration_months"].iloc[1:3].tolist() == [36, 24]
+    assert out["duration_months_span"].iloc[1] == "Projektlaufzeit: up to 36 months" and pd.isna(out["duration_months"].iloc[3])

@@ -43,6 +43,18 @@ ELIGIBLE_RULES = (
     ("ngo", re.compile(r"Verein\b|Nichtregierungsorganisation|Zivilgesellschaft|\bNGO", re.IGNORECASE)),
 )
 
+#: What a programme gives: Förderart words (Förderdatenbank) and the curated kinds (SKEW).
+FUNDING_TYPE_RULES = (
+    ("grant", re.compile(r"Zuschuss|Zuweisung|\bgrant|\bmoney|Lump sum", re.I)),
+    ("loan", re.compile(r"Darlehen|Kredit|\bloan", re.I)),
+    ("equity", re.compile(r"Beteiligung|equity", re.I)),
+    ("guarantee", re.compile(r"Bürgschaft|Garantie|guarantee", re.I)),
+    ("advice", re.compile(r"Beratung|\badvice", re.I)),
+    ("in_kind", re.compile(r"\bin_kind\b|Sachleistung|in-kind", re.I)),
+    ("networking", re.compile(r"networking|Vernetzung", re.I)),
+    ("prize", re.compile(r"Preis|\bprize", re.I)),
+)
+
 #: Themes by words in the title, the areas or the summary; the first field that matches is named.
 THEME_RULES = (
     ("partnership", re.compile(r"Partnerschaft|Städtepartner|Partnerkommune|twinning|Networks of Towns", re.I)),
@@ -86,6 +98,15 @@ def _laender(text: str) -> str | None:
     return "; ".join(found) or None
 
 
+def funding_types(funding_type: pd.Series) -> pd.Series:
+    """Förderart as written → the vocabulary ('; '-joined); a stated type no rule knows → 'other'."""
+    text = funding_type.astype("string")
+    hits = pd.DataFrame({name: text.str.contains(pattern, na=False) for name, pattern in FUNDING_TYPE_RULES})
+    types = hits.apply(lambda row: "; ".join(name for name, hit in row.items() if hit) or None, axis=1)
+    types = pd.Series(types, index=text.index, dtype="string")
+    return types.mask(types.isna() & text.notna(), "other").where(text.notna())
+
+
 def eligible_classes(eligible: pd.Series) -> pd.DataFrame:
     """(eligible_classes, municipalities_eligible); NA where the source says nothing."""
     text = eligible.astype("string")
@@ -121,7 +142,8 @@ def themes(frame: pd.DataFrame, stated: pd.Series | None = None) -> pd.DataFrame
 
 
 #: Facts extracted from free text: (column, its evidence columns' prefix).
-EXTRACTED = ("amount_min_eur", "amount_max_eur", "funding_share_pct", "own_contribution_pct", "deadline")
+EXTRACTED = ("amount_min_eur", "amount_max_eur", "funding_share_pct", "own_contribution_pct", "duration_months",
+             "deadline")
 #: Columns of `funding_programme_source` as staged (plus what the gate checks).
 PROGRAMME_COLUMNS = ["source", "record_key", "programme_key", *[c.name for c in W.funding_programme_source.c
                                                                if c.name in PROGRAMME_TRACKED and c.name != "programme_key"],
@@ -139,7 +161,7 @@ def stage_funding(raw: pd.DataFrame, *, today: date | None = None) -> StagedSour
         ok.drop(columns=[c for c in (*EXTRACTED, "deadline_kind", REJECT_REASON) if c in ok]),
         region_levels(ok["region"], ok["funder"]), eligible_classes(ok["eligible"]),
         themes(ok, stated=ok["areas"] if source == "skew_programmes" else None),
-        funder_keys(ok["funder"]).rename("funder_key"),
+        funder_keys(ok["funder"]).rename("funder_key"), funding_types(ok["funding_type"]).rename("funding_types"),
         facts[[*EXTRACTED, "deadline_kind"]]], axis=1)
     programmes["programme_key"] = (programmes["source"] + ":" + programmes["record_key"]).astype("string")
     programmes["evidence"] = _evidence(facts, programmes["theme_rules"])

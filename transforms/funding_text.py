@@ -168,17 +168,53 @@ def extract_deadlines(texts: pd.Series, today: date) -> pd.DataFrame:
         "deadline_confidence": ("confidence", "Float64"), "deadline_rule": ("rule", "string")})).set_axis(texts.index)
 
 
+#: A programme's or project's duration, only after a duration word ("Projektlaufzeit", "Förderdauer",
+#: "duration", "Laufzeit" — not of a loan): "bis zu 36 Monate", "12 bis 24 Monate", "up to 36 months",
+#: "2 Jahre".
+_DURATION_RE = re.compile(
+    r"(?P<cue>Projektlaufzeit|Projektdauer|Förderdauer|Förderzeitraum|Förderungsdauer|Laufzeit|duration|"
+    r"Phasen? von|phases?)[^.\n]{0,40}?(?:(?P<low>\d{1,3})\s*(?:bis|–|-|to)\s*)?(?P<n>\d{1,3})[^\S\n]*"
+    r"(?P<unit>Monat(?:e|en)?|months?|Jahr(?:e|en)?|years?)\b", re.I)
+#: A financing instrument whose "Laufzeit" is its term, not a project's duration.
+_TERM_RE = re.compile(r"Darlehen|Kredit|loan|Beteiligung|Bürgschaft|Garantie|guarantee|equity", re.I)
+
+
+def extract_durations(texts: pd.Series) -> pd.DataFrame:
+    """Per text: duration_months (the longest a duration word introduces) with _span, _confidence
+    (0.8; 0.6 where several durations rival) and _rule ('duration_cue'); the term of a loan, an
+    equity stake or a guarantee ("Stille Beteiligungen … Laufzeit von bis zu 10 Jahre") is not one."""
+    rows = []
+    for text in texts.astype("string"):
+        found = []
+        if not pd.isna(text):
+            for m in _DURATION_RE.finditer(text):
+                # a bare "Laufzeit" in a text about loans, stakes or guarantees is their term
+                if m.group("cue").lower() == "laufzeit" and _TERM_RE.search(text):
+                    continue
+                months = int(m.group("n")) * (12 if m.group("unit").lower().startswith(("jahr", "year")) else 1)
+                found.append((months, m.group(0)))
+        if found:
+            months, span = max(found)
+            rows.append((months, span, 0.8 if len({f[0] for f in found}) == 1 else 0.6, "duration_cue"))
+        else:
+            rows.append((None, None, None, None))
+    out = pd.DataFrame(rows, columns=["duration_months", "duration_months_span", "duration_months_confidence",
+                                      "duration_months_rule"], index=texts.index)
+    return out.astype({"duration_months": "Int64", "duration_months_span": "string",
+                       "duration_months_confidence": "Float64", "duration_months_rule": "string"})
+
+
 def funding_facts(frame: pd.DataFrame, today: date) -> pd.DataFrame:
     """Amounts and deadline of FUNDING_PROGRAMME records, read from summary + details + legal_basis (joined by
     line breaks); a value the record states as a field wins (rule "stated", confidence 1, no span)."""
     parts = frame.reindex(columns=list(TEXT_COLUMNS)).astype("string").reset_index(drop=True)
     text = parts["summary"].str.cat([parts["details"], parts["legal_basis"]], sep="\n", na_rep="").str.strip()
     text = text.mask(text == "").set_axis(frame.index)
-    out = pd.concat([extract_amounts(text), extract_deadlines(text, today)], axis=1)
-    for field in AMOUNT_FIELDS:
+    out = pd.concat([extract_amounts(text), extract_deadlines(text, today), extract_durations(text)], axis=1)
+    for field in (*AMOUNT_FIELDS, "duration_months"):
         if field in frame.columns:
             stated = frame[field].astype("Float64").notna().to_numpy(dtype=bool)
-            out.loc[stated, field] = frame[field].astype("Float64").to_numpy()[stated]
+            out.loc[stated, field] = frame[field].astype(out[field].dtype).to_numpy()[stated]
             out.loc[stated, f"{field}_span"] = pd.NA
             out.loc[stated, f"{field}_confidence"] = 1.0
             out.loc[stated, f"{field}_rule"] = "stated"
