@@ -54,3 +54,29 @@ def test_a_programme_gone_from_the_source_is_ended_not_deleted(engine):
     assert second.rows_ended == 1
     kepol = versions(engine).query("programme_key == 'skew_programmes:kepol'")
     assert len(kepol) == 1 and not bool(kepol["is_current"].iloc[0]) and kepol["valid_to"].notna().all()
+
+
+def test_a_changed_recording_of_one_foerderdatenbank_page_makes_exactly_one_new_version(engine):
+    from pathlib import Path
+
+    from extractors import foerderdatenbank
+
+    pages = sorted((Path(__file__).parent / "fixtures" / "foerderdatenbank").glob("detail*.html"))
+
+    def frame(replace=None):
+        records = []
+        for page in pages:
+            body = page.read_bytes()
+            if replace and page.name == replace[0]:
+                body = body.replace(*replace[1:])
+            records.append(foerderdatenbank.parse_detail(body, url=f"https://www.foerderdatenbank.de/{page.name}"))
+        return FUNDING_PROGRAMME.to_frame(records)
+
+    run(engine, "r1", T0, frame())
+    # the BNE page states a new Förderart: a changed recording of one programme
+    changed = frame(("detail_rechts_only.html", "Zuschuss".encode(), "Darlehen".encode()))
+    counts, versions_counts = run(engine, "r2", T0 + timedelta(days=1), changed)
+    assert (counts.rows_changed, counts.rows_unchanged) == (1, 3)
+    assert (versions_counts.rows_new, versions_counts.rows_changed, versions_counts.rows_ended) == (0, 1, 0)
+    bne = versions(engine).query("programme_key == 'foerderdatenbank:/detail_rechts_only.html'")
+    assert bne["funding_types"].tolist() == ["grant", "loan"]
