@@ -154,15 +154,19 @@ def consolidate(warehouse_url: str, run_id: str, boundary: datetime, domain: str
 @task(name="load-organisations", cache_policy=NO_CACHE)
 def load_networks(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
     """The curated city networks and funders (schemas/networks.yaml, funders.yaml) as the
-    `organisation` table, SCD2."""
+    `organisation` table, SCD2; the sources' licences and attributions as the `source` table."""
     from schemas import funders
     from schemas.networks import organisations
-    from warehouse.organisations import load_organisations
+    from warehouse.organisations import load_organisations, refresh_sources
 
     engine = wh.make_engine(warehouse_url)
     try:
         rows = [*organisations(), *funders.load()]
         counts = wh.counts_dict(load_organisations(engine, rows, run_id=run_id, now=boundary))
+        refresh_sources(engine, [{"source": m.SOURCE.name, "domain": m.SOURCE.domain, "url": m.SOURCE.url,
+                                  "licence": m.SOURCE.licence, "attribution": m.SOURCE.attribution,
+                                  "recorded": m.SOURCE.recorded or None} for m in registry.SOURCES.values()],
+                        now=boundary)
         get_run_logger().info("networks reference: %s", counts_in_words(counts))
         return counts
     finally:

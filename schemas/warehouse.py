@@ -352,6 +352,20 @@ Index("ux_funding_call_one_current", funding_call.c.call_key, unique=True,
       sqlite_where=funding_call.c.is_current == True,  # noqa: E712
       postgresql_where=funding_call.c.is_current == True)  # noqa: E712
 
+#: The sources with their licence and attribution (from each source module's declaration),
+#: refreshed every run: provenance rows name their `source`, this table says how to credit it.
+source = Table(
+    "source",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("domain", String(20), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("licence", Text, nullable=False),
+    Column("attribution", Text, nullable=False),
+    Column("recorded", Text, nullable=True, comment="the date of the bundled recording"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 #: Audit: one row per source per run. `run_id` is the Prefect flow-run id.
 load_run = Table(
     "load_run",
@@ -391,7 +405,7 @@ quarantine = Table(
 
 PUBLIC_TABLES = ("municipality", "municipality_identifier", "municipality_redirect", "partnership",
                  "partnership_source", "membership", "membership_source", "organisation", "funding_programme", "funding_programme_source",
-                 "funding_call", "funding_call_source", "load_run", "quarantine")
+                 "funding_call", "funding_call_source", "source", "load_run", "quarantine")
 
 
 # --- row hashes: what counts as a change ------------------------------------------------------

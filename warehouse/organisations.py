@@ -52,3 +52,13 @@ def load_organisations(engine: Engine, rows: list[dict], *, run_id: str, now: da
                      .values(status="loaded", finished_at=datetime.now(timezone.utc), **_audit_counts(counts),
                              message=f"{len(incoming)} organisations from schemas/networks.yaml and funders.yaml"))
     return counts
+
+
+def refresh_sources(engine: Engine, rows: list[dict], *, now: datetime) -> int:
+    """The `source` table: every source the code knows, with its licence and attribution as the
+    source module declares them (replaced each run, in one transaction)."""
+    with engine.begin() as conn:
+        conn.execute(W.source.delete())
+        if rows:
+            conn.execute(W.source.insert(), [{**row, "updated_at": now} for row in rows])
+    return len(rows)
