@@ -140,3 +140,19 @@ def test_consolidated_memberships_without_network_or_status_fail_the_gate(missin
                           "until_year": pd.array([None], dtype="Int64")})
     frame[missing] = None
     assert not validate(frame, "membership").success
+
+
+def test_run_changes_says_what_each_run_opened_and_closed(engine):
+    from sqlalchemy import text
+
+    run(engine, "r1", T0, [("s1", members("s1", KOELN))])
+    suspended = [("covenant_of_mayors", "Köln", "suspended", 2008)]  # Klima-Bündnis gone, Covenant changed
+    run(engine, "r2", T0 + timedelta(days=1), [("s1", members("s1", suspended))])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT run_id, domain, change, relation_key FROM run_changes "
+                                 "WHERE domain = 'membership' ORDER BY run_id, change")).fetchall()
+    by_run = {}
+    for run_id, _, change, key in rows:
+        by_run.setdefault(run_id, []).append((change, key.split("|")[0]))
+    assert sorted(by_run["r1"]) == [("new", "climate_alliance"), ("new", "covenant_of_mayors")]
+    assert sorted(by_run["r2"]) == [("changed", "covenant_of_mayors"), ("ended", "climate_alliance")]

@@ -69,6 +69,10 @@ def test_every_example_query_answers_on_the_bundled_run(bundled_warehouse):
     assert credited and all(row[2] for row in credited)
     _, changed = answers["what run :run_id changed, per source and step"]
     assert {row[0] for row in changed} >= {"consolidate:partnership", "wikidata_twinnings"}
+    _, opened = answers["the relations run :run_id opened or closed, per domain (view run_changes)"]
+    # the one run of a fresh warehouse: everything it holds is new
+    assert {row[0] for row in opened} >= {"partnership", "membership", "funding_programme"}
+    assert all(row[1] == "new" for row in opened)
     _, networks = answers["Köln's city networks"]
     assert {row[0] for row in networks} >= {"EUROCITIES", "Climate Alliance"}
     _, programmes = answers["programmes open to municipalities about partnerships"]
