@@ -50,6 +50,11 @@ def stage_memberships(raw: pd.DataFrame, *, places: pd.DataFrame, index: pd.Data
     })
     places_only = ~ok["member_kind"].isin(NOT_A_PLACE).fillna(False).to_numpy()
     resolved = resolve_side(side, "a", places, index, register)
+    if progress is not None:
+        status = resolved["match_status"].value_counts()
+        progress(f"members resolved: {int(status.get('resolved', 0)):,} resolved, "
+                 f"{int(status.get('ambiguous', 0)):,} ambiguous, {int(status.get('unresolved', 0)):,} unresolved "
+                 f"of {len(ok):,}")
     not_places = ~places_only
     if not_places.any():  # a group or association is its own identity, by name
         by_name = P.municipality_ids(pd.DataFrame({"geonames_id": pd.array([pd.NA] * int(not_places.sum()),

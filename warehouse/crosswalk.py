@@ -283,8 +283,3 @@ def _rekey_versions(conn: Connection, spec: DomainSpec, final: dict[str, str], n
     both.loc[later, "is_current"] = False
     both.loc[later, "valid_to"] = now
     conn.execute(insert(table), records(both, table))
-
-
-def pair_key(a: pd.Series, b: pd.Series) -> pd.Series:
-    """Undirected pair key: the two ids sorted, joined by '|'."""
-    return compose_key([a, b], undirected=True)

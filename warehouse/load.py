@@ -22,7 +22,7 @@ from schemas import warehouse as W
 from schemas.domains import PARTNERSHIPS, DomainSpec
 from schemas.warehouse import row_hash
 from warehouse.crosswalk import IdentityCounts, assign_identities, settle_placeholders
-from warehouse.history import compose_key, consolidate, diff_assertions, diff_versions, keys_ending
+from warehouse.history import VersionDiff, compose_key, consolidate, diff_assertions, diff_versions, keys_ending
 from warehouse.rows import bulk_insert, read_frame, read_keyed, records  # noqa: F401 (re-exported)
 from warehouse.snapshots import content_hash, same_as_last_load
 
@@ -446,7 +446,7 @@ def consolidate_domain(engine: Engine, spec: DomainSpec, *, run_id: str, now: da
 
 def apply_versions(conn: Connection, table, key: str, current: pd.DataFrame, incoming: pd.DataFrame,
                    affected: pd.Series | None, run_id: str, now: datetime, versioned,
-                   stored: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> object:
+                   stored: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> VersionDiff:
     """The one SCD2 apply: close the current version of changed and ended keys, insert the new
     versions, all at `now`. `current`: key + row_hash of the current versions (of `affected`);
     `stored`: how hashed values become column values (JSON text → objects), if they differ."""
