@@ -14,6 +14,8 @@ class SourceInfo:
     domain: str  # partnerships | networks | funding
     url: str
     licence: str
+    #: SPDX id (or LicenseRef-) of schemas/licences.py: what exports and the report say a row is under
+    licence_id: str
     attribution: str
     recorded: str  # date of the bundled recording, "" if none
     contract: RecordContract

@@ -50,6 +50,7 @@ SOURCE = SourceInfo(
     name="covenant_of_mayors",
     domain="memberships",
     url=LANDING_PAGE,
+    licence_id="CC-BY-4.0",
     licence="CC BY 4.0",
     attribution="European Commission, Joint Research Centre (JRC): GCoM – MyCovenant, CC BY 4.0",
     recorded="5th release, January 2024 (df1_Signatories_2024.xlsx)",

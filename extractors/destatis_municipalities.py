@@ -59,6 +59,7 @@ SOURCE = SourceInfo(
     name="destatis_municipalities",
     domain="registers",
     url=PAGE,
+    licence_id="DL-DE-BY-2.0",
     licence="Datenlizenz Deutschland – Namensnennung 2.0 (dl-de/by-2-0)",
     attribution="© Statistisches Bundesamt (Destatis), Gemeindeverzeichnis-Informationssystem GV-ISys",
     recorded="Gebietsstand 31.12.2020 (CSV derived from the quarterly XLSX)",

@@ -48,6 +48,7 @@ SOURCE = SourceInfo(
     name="etmun_member_lists",
     domain="memberships",
     url=URL,
+    licence_id="LicenseRef-Facts-No-Licence",
     licence="no licence stated: facts compiled from the networks' public member lists",
     attribution="BD ETMUN (P. Gourdon, 2016–2019), after the networks' own member lists",
     recorded="2016–2019 collection (Eurocities 2018)",

@@ -79,6 +79,7 @@ SOURCE = SourceInfo(
     name="eu_funding_tenders",
     domain="funding_calls",
     url=ENDPOINT,
+    licence_id="LicenseRef-EU-Reuse-2011-833",
     licence="EU reuse policy (Commission Decision 2011/833/EU)",
     attribution="European Commission, EU Funding & Tenders Portal",
     recorded="2026-06-11 (a trimmed search response: 2 Horizon topics)",

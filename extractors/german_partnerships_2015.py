@@ -34,6 +34,7 @@ SOURCE = SourceInfo(
     name="german_partnerships_2015",
     domain="partnerships",
     url=URL,
+    licence_id="MIT",
     licence="repository MIT; facts (categories as the RGRE publishes them)",
     attribution="github.com/muenchdo/TwinTowns (2015), after the RGRE partnership database",
     recorded="2015-06-18 (commit 6144481b3684)",

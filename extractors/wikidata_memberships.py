@@ -43,6 +43,7 @@ SOURCE = SourceInfo(
     name="wikidata_memberships",
     domain="memberships",
     url=ENDPOINT,
+    licence_id="CC0-1.0",
     licence="CC0 1.0",
     attribution="Wikidata (wikidata.org), CC0",
     recorded="2023-04-04 (entity JSON of Bielefeld, Q2112; the SPARQL query is not recorded yet)",

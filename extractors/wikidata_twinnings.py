@@ -29,6 +29,7 @@ SOURCE = SourceInfo(
     name="wikidata_twinnings",
     domain="partnerships",
     url=ENDPOINT,
+    licence_id="CC0-1.0",
     licence="CC0 1.0",
     attribution="Wikidata (wikidata.org), CC0",
     recorded="2017-02 (P190 of German cities, labels only)",

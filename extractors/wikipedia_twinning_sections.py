@@ -121,6 +121,7 @@ SOURCE = SourceInfo(
     name="wikipedia_twinning_sections",
     domain="partnerships",
     url="https://en.wikipedia.org/w/api.php",
+    licence_id="CC-BY-SA-4.0",
     licence="CC BY-SA 4.0",
     attribution="Wikipedia contributors, <article URL>",
     recorded="2015-03/2017-08 (enwiki wikitext)",

@@ -184,8 +184,9 @@ def list_sources() -> None:
     """List the sources with domain, URL, licence and the date of the bundled recording."""
     for module in registry.SOURCES.values():
         info = module.SOURCE
-        typer.echo(f"{info.name}\n  domain:   {info.domain}\n  url:      {info.url}\n  licence:  {info.licence}\n"
-                   f"  credit:   {info.attribution}\n  recorded: {info.recorded or '-'}")
+        typer.echo(f"{info.name}\n  domain:   {info.domain}\n  url:      {info.url}\n"
+                   f"  licence:  {info.licence} ({info.licence_id})\n  credit:   {info.attribution}\n"
+                   f"  recorded: {info.recorded or '-'}")
 
 
 @app.command()

@@ -163,10 +163,7 @@ def load_networks(warehouse_url: str, run_id: str, boundary: datetime) -> dict:
     try:
         rows = [*organisations(), *funders.load()]
         counts = wh.counts_dict(load_organisations(engine, rows, run_id=run_id, now=boundary))
-        refresh_sources(engine, [{"source": m.SOURCE.name, "domain": m.SOURCE.domain, "url": m.SOURCE.url,
-                                  "licence": m.SOURCE.licence, "attribution": m.SOURCE.attribution,
-                                  "recorded": m.SOURCE.recorded or None} for m in registry.SOURCES.values()],
-                        now=boundary)
+        refresh_sources(engine, registry.declarations(), now=boundary)
         get_run_logger().info("networks reference: %s", counts_in_words(counts))
         return counts
     finally:

@@ -364,6 +364,7 @@ source = Table(
     Column("attribution", Text, nullable=False),
     Column("recorded", Text, nullable=True, comment="the date of the bundled recording"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("licence_id", String(60), nullable=True, comment="SPDX id (or LicenseRef-) of the licence, schemas/licences.py"),
 )
 
 #: Audit: one row per source per run. `run_id` is the Prefect flow-run id.
