@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import TerminationSignal
 from prefect.runtime import deployment, flow_run
@@ -213,6 +213,33 @@ def _funding(url: str):
         engine.dispose()
 
 
+@task(name="write-report", cache_policy=NO_CACHE)
+def write_html_report(warehouse_url: str, run_id: str) -> str:
+    """The run's HTML report next to the warehouse (flows/run_report.py), linked from the
+    artifact `citylinks-report`."""
+    from flows.run_report import write_report
+
+    engine = wh.make_engine(warehouse_url)
+    try:
+        path = write_report(engine, run_id, settings.report_dir(warehouse_url), keep=settings.reports_kept())
+    finally:
+        engine.dispose()
+    create_link_artifact(key="citylinks-report", link=path.as_uri(), link_text=str(path),
+                         description="The run's report (map, coverage per Land, partner countries, changes, "
+                                     "quarantine) — a self-contained HTML file on the machine that ran the flow")
+    get_run_logger().info("report: %s", path)
+    return str(path)
+
+
+def _report(url: str, run_id: str) -> str | None:
+    """The report is for people, not data: failing to write it warns and never fails the run."""
+    try:
+        return write_html_report(url, run_id)
+    except Exception as exc:  # noqa: BLE001
+        get_run_logger().warning("HTML report not written: %s", describe_error(exc))
+        return None
+
+
 def _per_domain(outcomes: list[SourceOutcome]) -> dict[str, list[SourceOutcome]]:
     """Each relation domain's sources with its consolidation step, for one summary per domain."""
     step_of = {spec.consolidation: name for name, spec in VERSIONED_DOMAINS.items()}
@@ -291,6 +318,7 @@ def nightly(
     finally:
         engine.dispose()
     publish(outcomes, quality, rejected, shown, _coverage(url), _funding(url))
+    _report(url, run_id)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         sources = sum(o.is_source for o in outcomes)

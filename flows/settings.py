@@ -13,6 +13,8 @@ WAREHOUSE_SECRET_ENV = "CITYLINKS_WAREHOUSE_SECRET"
 DEFAULT_WAREHOUSE_SECRET = "citylinks-warehouse-url"
 CACHE_ENV = "CITYLINKS_CACHE_DIR"
 CACHE_ENV_OLD = "CITYLINKS_HTTP_CACHE_DIR"  # its former name, still honoured
+REPORT_DIR_ENV = "CITYLINKS_REPORT_DIR"
+REPORT_KEEP_ENV = "CITYLINKS_REPORT_KEEP"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -39,6 +41,29 @@ def cache_dir() -> Path:
     """HTTP caches (one per source) and the gazetteer index: safe to delete, rebuilt on demand."""
     configured = os.environ.get(CACHE_ENV) or os.environ.get(CACHE_ENV_OLD)
     return Path(configured).expanduser() if configured else home() / "cache"
+
+
+def report_dir(warehouse_url: str) -> Path:
+    """Where each run's HTML report is written: next to a SQLite warehouse file, else under
+    CITYLINKS_HOME (on the machine that ran the flow) — or CITYLINKS_REPORT_DIR."""
+    configured = os.environ.get(REPORT_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(warehouse_url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(parsed.database).expanduser().resolve().parent / "reports"
+    return home() / "reports"
+
+
+def reports_kept() -> int:
+    """How many run reports stay on disk (the newest; `latest.html` besides)."""
+    value = os.environ.get(REPORT_KEEP_ENV, "30").strip()
+    try:
+        return max(1, int(value))
+    except ValueError:
+        raise ConfigError(f"{REPORT_KEEP_ENV} must be a whole number of reports; got {value!r}") from None
 
 
 def bundled_recordings() -> Path:

@@ -170,3 +170,41 @@ def xlsx_bytes(header, rows, title: str | None = None) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+#: Chromium flags for a machine with a closed network (no background connections, no sandbox as root).
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str | None:
+    import shutil
+
+    configured = os.environ.get("CITYLINKS_CHROMIUM")
+    if configured:
+        return configured
+    return next(filter(None, (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))),
+                None)
+
+
+@contextmanager
+def headless_chromium():
+    """A real Chromium driven by Playwright (the system's browser: Playwright's own download needs
+    a network). Skips with the reason where either is missing; fails instead under
+    CITYLINKS_REQUIRE_BROWSER=1, as in CI."""
+    executable = chromium_path()
+    problem = None if executable else "no Chromium found (apt-get install chromium, or set CITYLINKS_CHROMIUM)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = problem or "playwright is not installed (pip install -r requirements.lock)"
+    if problem:
+        if os.environ.get("CITYLINKS_REQUIRE_BROWSER") == "1":
+            pytest.fail(problem + " (CITYLINKS_REQUIRE_BROWSER=1)")
+        pytest.skip(problem)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

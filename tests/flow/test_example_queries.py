@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from flows.settings import WAREHOUSE_ENV
 from warehouse import load as wh
 
 pytestmark = pytest.mark.flow
@@ -26,22 +25,6 @@ def example_queries() -> dict[str, str]:
 QUERIES = example_queries()
 
 
-@pytest.fixture(scope="module")
-def bundled_warehouse(tmp_path_factory):
-    from flows.nightly import nightly
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('wh') / 'warehouse.db'}"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(WAREHOUSE_ENV, url)
-        state = nightly(return_state=True, mode="replay")
-    assert state.is_completed(), state.message
-    engine = wh.make_engine(url)
-    with engine.connect() as conn:
-        run_id = conn.execute(text("SELECT run_id FROM load_run ORDER BY started_at DESC LIMIT 1")).scalar_one()
-    yield engine, run_id
-    engine.dispose()
-
-
 def answer(engine, sql: str, run_id: str):
     with engine.connect() as conn:
         result = conn.execute(text(sql), {"run_id": run_id} if ":run_id" in sql else {})
@@ -55,7 +38,7 @@ def test_readme_has_the_questions_of_the_issue():
 
 
 def test_every_example_query_answers_on_the_bundled_run(bundled_warehouse):
-    engine, run_id = bundled_warehouse
+    engine, run_id, _ = bundled_warehouse
     answers = {question: answer(engine, sql, run_id) for question, sql in QUERIES.items()}
     columns, twins = answers["the current twin towns of Köln and Bielefeld (one WHERE: partnership_sides has each "
                              "pair from both sides)"]
@@ -67,6 +50,12 @@ def test_every_example_query_answers_on_the_bundled_run(bundled_warehouse):
     assert countries[0][0] == "FR"  # France first, as every German count of twinnings says
     _, credited = answers["where each of Köln's partnerships comes from, with the licence to credit"]
     assert credited and all(row[2] for row in credited)
+    _, share_alike = answers["current partnerships resting only on share-alike (CC BY-SA) sources, per source"]
+    assert {row[0] for row in share_alike} == {"twincities_dataset", "wikipedia_twinning_sections"}
+    assert sum(row[1] for row in share_alike) > 1000  # pairs only the English Wikipedia lists know
+    columns, open_calls = answers["calls open now or forthcoming (view open_funding_calls)"]
+    assert columns[:3] == ["title", "programme", "status"]
+    assert open_calls == []  # the two recorded Horizon topics closed (2025-09-17, 2026-09-02)
     _, changed = answers["what run :run_id changed, per source and step"]
     assert {row[0] for row in changed} >= {"consolidate:partnership", "wikidata_twinnings"}
     _, opened = answers["the relations run :run_id opened or closed, per domain (view run_changes)"]

@@ -233,7 +233,9 @@ def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
     with get_client(sync_client=True) as client:
         artifacts = {a.key: a for a in client.read_artifacts(artifact_filter=run_filter)}
     assert {"citylinks-run-summary", "citylinks-quality-report", "citylinks-coverage", "citylinks-calls-closing",
-            "citylinks-programmes-for-municipalities"} <= set(artifacts)
+            "citylinks-programmes-for-municipalities", "citylinks-report"} <= set(artifacts)
+    report_link = artifacts["citylinks-report"].data
+    assert report_link.startswith("[") and ".html](file://" in report_link, report_link
     by_theme = artifacts["citylinks-programmes-for-municipalities"].data
     assert "## partnership" in by_theme and "Nachhaltige Kommunalentwicklung durch Partnerschaftsprojekte" in by_theme
     coverage = artifacts["citylinks-coverage"].data

@@ -1,0 +1,1 @@
+"""The presentation layer: a self-contained HTML report of one run, rendered from frames."""
