@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_resolver.py
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_funding_text.py
+	$(BIN)/python bench/bench_outputs.py
 
 clean:  # the warehouse itself lives in $CITYLINKS_HOME (README § Configuration) and is kept
 	rm -rf $(VENV) .prefect

@@ -135,6 +135,10 @@ def _report_run(url: str, state) -> None:
     if runs:
         _print_summary(runs)
     typer.echo(f"\nwarehouse: {settings.redact(url)}")
+    latest = settings.report_dir(url) / "latest.html"
+    run_id = str(state.state_details.flow_run_id)
+    if latest.exists() and f'content="{run_id}"' in latest.read_text(encoding="utf-8", errors="replace")[:2000]:
+        typer.echo(f"report:    {latest}")
     if not state.is_failed():
         return
     code = EXIT_SOURCES_FAILED
@@ -332,6 +336,94 @@ def calls(
         for r in rows.itertuples():
             left = "-" if pd.isna(r.days_left) else f"{r.days_left} days"
             typer.echo(f"  {r.closes or '-':10} {left:>9}  {r.status or '-':11} {str(r.title)[:60]:60} {r.call_url or ''}")
+
+
+@app.command()
+@friendly
+def export(
+    output: str = typer.Option(..., "--format", help="parquet or csv."),
+    to: Path = typer.Option(..., "--to", metavar="DIR", help="Directory to write; a previous export there is replaced."),
+    warehouse: str = typer.Option(None, "--warehouse", envvar=settings.WAREHOUSE_ENV, show_envvar=True,
+                                  help="Warehouse URL (default: the SQLite warehouse in CITYLINKS_HOME)."),
+) -> None:
+    """Write the analyst views as typed Parquet or CSV files, with datapackage.json and ATTRIBUTION.md
+    (the licences of every row)."""
+    import time
+
+    from warehouse import export as exports
+    from warehouse import load as wh
+
+    if output not in exports.FORMATS:
+        raise CliError(f"--format must be {' or '.join(exports.FORMATS)}; got {output!r}", EXIT_USAGE)
+    url = warehouse or settings.warehouse_url(required=False)[0]
+    missing = _missing_sqlite_file(url)
+    if missing:
+        raise CliError(f"no warehouse at {missing}: run `citylinks run` first", EXIT_USAGE)
+    started = time.monotonic()
+    engine = wh.make_engine(url)
+    try:
+        wh.check_reachable(engine)
+        written = exports.export_warehouse(engine, to, output)
+    except exports.NoRunYet as exc:
+        raise CliError(f"nothing to export: {exc} ({settings.redact(url)})", EXIT_USAGE) from None
+    except exports.ExportRefused as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    except wh.WarehouseUnreachable as exc:
+        raise CliError(f"{exc} ({settings.redact(url)})", EXIT_CONFIG) from None
+    finally:
+        engine.dispose()
+    for file in written:
+        rows = "" if file.rows is None else f"{file.rows:,} rows"
+        typer.echo(f"{file.file:38} {rows:>14} {file.bytes:>13,} bytes")
+    typer.echo(f"{len(written)} files written to {to} in {time.monotonic() - started:.1f} s")
+
+
+@app.command()
+@friendly
+def report(
+    to: Path = typer.Option(None, "--to", metavar="DIR",
+                            help="Directory to write into (default: reports/ next to a SQLite warehouse, "
+                                 "else $CITYLINKS_HOME/reports, or CITYLINKS_REPORT_DIR)."),
+    warehouse: str = typer.Option(None, "--warehouse", envvar=settings.WAREHOUSE_ENV, show_envvar=True,
+                                  help="Warehouse URL (default: the SQLite warehouse in CITYLINKS_HOME)."),
+) -> None:
+    """Write the HTML report of the warehouse's latest run (each run writes its own) and print its path."""
+    from flows.run_report import write_report
+    from warehouse import load as wh
+    from warehouse.report_data import latest_run_id
+
+    url = warehouse or settings.warehouse_url(required=False)[0]
+    missing = _missing_sqlite_file(url)
+    if missing:
+        raise CliError(f"no warehouse at {missing}: run `citylinks run` first", EXIT_USAGE)
+    engine = wh.make_engine(url)
+    try:
+        wh.check_reachable(engine)
+        run_id = latest_run_id(engine)
+        if run_id is None:
+            raise CliError(f"no run in the warehouse yet ({settings.redact(url)}): run `citylinks run` first",
+                           EXIT_USAGE)
+        path = write_report(engine, run_id, to or settings.report_dir(url), keep=settings.reports_kept())
+    except wh.WarehouseUnreachable as exc:
+        raise CliError(f"{exc} ({settings.redact(url)})", EXIT_CONFIG) from None
+    finally:
+        engine.dispose()
+    typer.echo(str(path))
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL that does not exist: opening it would create an empty warehouse."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - make_engine says what is wrong with it
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    return None if path.exists() else str(path)
 
 
 def main() -> None:  # pragma: no cover - the console script

@@ -208,3 +208,30 @@ def headless_chromium():
             yield browser
         finally:
             browser.close()
+
+
+def recorded_calls():
+    """The two EU topics of the recorded SEDIA response, as the extractor yields them."""
+    from extractors import eu_funding_tenders
+    from schemas.records import FUNDING_CALL
+
+    body = ROOT / "tests" / "fixtures" / "eu_funding_tenders" / "sedia_search_trimmed_2026-06-11.json"
+    return FUNDING_CALL.to_frame(eu_funding_tenders.parse(body.read_bytes(), url=eu_funding_tenders.ENDPOINT))
+
+
+def load_calls(engine, frame, run_id: str = "r1") -> None:
+    """Stage, load and consolidate calls as one run does (with the source table filled)."""
+    from datetime import datetime, timezone
+
+    from extractors import registry
+    from schemas.domains import FUNDING_CALLS
+    from transforms.funding import stage_calls
+    from warehouse.organisations import refresh_sources
+
+    staged = stage_calls(frame)
+    now = datetime.now(timezone.utc)
+    refresh_sources(engine, registry.declarations(), now=now)
+    wh.start_run(engine, run_id, staged.source, now)
+    wh.load_source(engine, run_id=run_id, source=staged.source, assertions=staged.assertions, spec=FUNDING_CALLS,
+                   municipalities=staged.municipalities, rejected=staged.rejected, rows_extracted=len(frame), now=now)
+    wh.consolidate_domain(engine, FUNDING_CALLS, run_id=run_id, now=now)

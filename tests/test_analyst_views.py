@@ -1,32 +1,14 @@
 """The analyst views of migration 0013 on both backends: `open_funding_calls` decides by the
 call's last deadline on today's date, `provenance` credits every assertion with its licence."""
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from extractors import eu_funding_tenders, registry
-from schemas.domains import FUNDING_CALLS
-from schemas.records import FUNDING_CALL
-from transforms.funding import stage_calls
-from warehouse import load as wh
-from warehouse.organisations import refresh_sources
-
-BODY = Path(__file__).parent / "fixtures" / "eu_funding_tenders" / "sedia_search_trimmed_2026-06-11.json"
-
-
-def load_calls(engine, frame):
-    staged = stage_calls(frame)
-    now = datetime.now(timezone.utc)
-    refresh_sources(engine, registry.declarations(), now=now)
-    wh.start_run(engine, "r1", staged.source, now)
-    wh.load_source(engine, run_id="r1", source=staged.source, assertions=staged.assertions, spec=FUNDING_CALLS,
-                   municipalities=staged.municipalities, rejected=staged.rejected, rows_extracted=len(frame), now=now)
-    wh.consolidate_domain(engine, FUNDING_CALLS, run_id="r1", now=now)
+from tests.support import load_calls, recorded_calls
 
 
 def test_open_calls_are_those_not_past_their_last_deadline_and_provenance_names_the_licence(engine):
-    frame = FUNDING_CALL.to_frame(eu_funding_tenders.parse(BODY.read_bytes(), url=eu_funding_tenders.ENDPOINT))
+    frame = recorded_calls()
     assert len(frame) == 2
     in_a_year = (date.today() + timedelta(days=365)).isoformat()
     frame.loc[0, ["closes", "deadlines"]] = [in_a_year] * 2  # still open, far beyond calls_closing_soon's 60 days

@@ -145,26 +145,17 @@ def test_parse_foerderdatenbank_prints_a_record_per_detail_page_and_a_reason_for
 
 
 def test_calls_lists_the_warehouses_calls_soonest_first_with_filters(tmp_path):
-    from datetime import date, datetime, timezone
+    from datetime import date
 
-    from extractors import eu_funding_tenders
-    from schemas.domains import FUNDING_CALLS
-    from schemas.records import FUNDING_CALL
-    from transforms.funding import stage_calls
+    from tests.support import load_calls, recorded_calls
     from warehouse import load as wh
 
-    body = (Path(__file__).parent / "fixtures" / "eu_funding_tenders" / "sedia_search_trimmed_2026-06-11.json")
-    frame = FUNDING_CALL.to_frame(eu_funding_tenders.parse(body.read_bytes(), url=eu_funding_tenders.ENDPOINT))
+    frame = recorded_calls()
     frame.loc[0, ["closes", "deadlines"]] = [date.today().isoformat()] * 2  # one call closing today (derived)
-    staged = stage_calls(frame)
     url = f"sqlite:///{tmp_path / 'w.db'}"
     engine = wh.make_engine(url)
     wh.create_schema(engine)
-    now = datetime.now(timezone.utc)
-    wh.start_run(engine, "r1", staged.source, now)
-    wh.load_source(engine, run_id="r1", source=staged.source, assertions=staged.assertions, spec=FUNDING_CALLS,
-                   municipalities=staged.municipalities, rejected=staged.rejected, rows_extracted=len(frame), now=now)
-    wh.consolidate_domain(engine, FUNDING_CALLS, run_id="r1", now=now)
+    load_calls(engine, frame)
     engine.dispose()
     listed = runner.invoke(app, ["calls", "--format", "json", "--warehouse", url])
     rows = [json.loads(line) for line in listed.output.splitlines()]
@@ -173,3 +164,26 @@ def test_calls_lists_the_warehouses_calls_soonest_first_with_filters(tmp_path):
     assert soon.exit_code == 0 and soon.output.count("\n") == 2 and "Low power Edge AI Chips" in soon.output
     unknown = runner.invoke(app, ["calls", "--theme", "sports", "--warehouse", url])
     assert unknown.exit_code == 2 and "unknown theme 'sports'" in unknown.output
+
+
+def test_report_writes_the_latest_runs_html_or_says_there_is_no_run(tmp_path):
+    from tests.support import load_calls, recorded_calls
+    from warehouse import load as wh
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    missing = runner.invoke(app, ["report", "--warehouse", url])
+    assert missing.exit_code == 2 and "no warehouse at" in missing.output
+    engine = wh.make_engine(url)
+    wh.create_schema(engine)
+    empty = runner.invoke(app, ["report", "--warehouse", url])
+    assert empty.exit_code == 2 and "no run in the warehouse yet" in empty.output
+
+    load_calls(engine, recorded_calls(), run_id="run-42")
+    engine.dispose()
+    written = runner.invoke(app, ["report", "--warehouse", url])
+    assert written.exit_code == 0, written.output
+    path = Path(written.output.strip())
+    assert path.parent == tmp_path / "reports" and path.name.endswith("-run-42.html")
+    html = (tmp_path / "reports" / "latest.html").read_text(encoding="utf-8")
+    assert 'content="run-42"' in html and "eu_funding_tenders" in html
+    assert "<b>2</b>calls for proposals" in html.replace("\n", "").replace("    ", "")

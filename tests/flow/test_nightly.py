@@ -222,6 +222,7 @@ def test_cli_run_prints_the_audit_and_exits_1_when_a_source_gets_http_500(tmp_pa
     assert "twincities_dataset               failed" in result.output
     assert "HTTP 500" in result.output
     assert "wikidata_twinnings               loaded" in result.output
+    assert "report:    " in result.output and "reports/latest.html" in result.output  # written despite the failure
 
 
 def test_run_publishes_summary_and_quality_artifacts(warehouse_after_two_runs):
