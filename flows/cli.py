@@ -268,8 +268,7 @@ def memberships(
     from warehouse import load as wh
     from warehouse.read import find_municipalities, memberships_of
 
-    url = warehouse or settings.warehouse_url(required=False)[0]
-    engine = wh.make_engine(url)
+    engine = wh.make_engine(_existing_warehouse(warehouse))
     try:
         wh.check_reachable(engine)
         found = find_municipalities(engine, municipality)
@@ -319,7 +318,7 @@ def calls(
         raise CliError(f"--format must be table, csv or json; got {output!r}", EXIT_USAGE)
     if theme is not None and theme not in THEMES:
         raise CliError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}", EXIT_USAGE)
-    engine = wh.make_engine(warehouse or settings.warehouse_url(required=False)[0])
+    engine = wh.make_engine(_existing_warehouse(warehouse))
     try:
         wh.check_reachable(engine)
         rows = current_calls(engine, today=date.today(), open_only=open_only, theme=theme,
@@ -355,10 +354,7 @@ def export(
 
     if output not in exports.FORMATS:
         raise CliError(f"--format must be {' or '.join(exports.FORMATS)}; got {output!r}", EXIT_USAGE)
-    url = warehouse or settings.warehouse_url(required=False)[0]
-    missing = _missing_sqlite_file(url)
-    if missing:
-        raise CliError(f"no warehouse at {missing}: run `citylinks run` first", EXIT_USAGE)
+    url = _existing_warehouse(warehouse)
     started = time.monotonic()
     engine = wh.make_engine(url)
     try:
@@ -392,10 +388,7 @@ def report(
     from warehouse import load as wh
     from warehouse.report_data import latest_run_id
 
-    url = warehouse or settings.warehouse_url(required=False)[0]
-    missing = _missing_sqlite_file(url)
-    if missing:
-        raise CliError(f"no warehouse at {missing}: run `citylinks run` first", EXIT_USAGE)
+    url = _existing_warehouse(warehouse)
     engine = wh.make_engine(url)
     try:
         wh.check_reachable(engine)
@@ -409,6 +402,16 @@ def report(
     finally:
         engine.dispose()
     typer.echo(str(path))
+
+
+def _existing_warehouse(given: str | None) -> str:
+    """The warehouse URL to read (the option, else the setting); a SQLite file that does not exist
+    is a usage error — opening it would create an empty warehouse."""
+    url = given or settings.warehouse_url(required=False)[0]
+    missing = _missing_sqlite_file(url)
+    if missing:
+        raise CliError(f"no warehouse at {missing}: run `citylinks run` first", EXIT_USAGE)
+    return url
 
 
 def _missing_sqlite_file(url: str) -> str | None:

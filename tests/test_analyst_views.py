@@ -23,3 +23,12 @@ def test_open_calls_are_those_not_past_their_last_deadline_and_provenance_names_
     assert {tuple(row[:3]) for row in credited} == {("funding_call", "eu_funding_tenders",
                                                      "LicenseRef-EU-Reuse-2011-833")}
     assert all(row[3] for row in credited)
+
+
+def test_the_run_report_renders_from_either_backend(engine):
+    from flows.run_report import build_report
+
+    load_calls(engine, recorded_calls(), run_id="run-7")
+    html = build_report(engine, "run-7")
+    assert 'content="run-7"' in html and "eu_funding_tenders" in html
+    assert "LicenseRef-EU-Reuse-2011-833" in html  # the sources table, from the source table

@@ -187,3 +187,12 @@ def test_report_writes_the_latest_runs_html_or_says_there_is_no_run(tmp_path):
     html = (tmp_path / "reports" / "latest.html").read_text(encoding="utf-8")
     assert 'content="run-42"' in html and "eu_funding_tenders" in html
     assert "<b>2</b>calls for proposals" in html.replace("\n", "").replace("    ", "")
+
+
+def test_reading_commands_on_a_missing_warehouse_say_so_and_create_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'none' / 'w.db'}"
+    for command in (["memberships", "Köln"], ["calls"], ["report"], ["export", "--format", "csv", "--to",
+                                                                      str(tmp_path / "out")]):
+        result = runner.invoke(app, [*command, "--warehouse", url])
+        assert result.exit_code == 2 and "no warehouse at" in result.output, (command, result.output)
+    assert not (tmp_path / "none").exists()

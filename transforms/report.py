@@ -12,8 +12,8 @@ PARTNERS_IN_POPUP = 8
 
 def map_points(municipalities: pd.DataFrame, sides: pd.DataFrame, memberships: pd.DataFrame) -> pd.DataFrame:
     """One row per German municipality with a partnership or a membership: where it is, how many
-    of each, the first partners (most populous names first is unknown here: alphabetical) and
-    the networks by acronym."""
+    of each, its first partners alphabetically (a popup has room for a few) and its networks by
+    acronym."""
     partners = (sides.sort_values(["municipality_id", "partner"])
                 .assign(label=lambda f: f["partner"] + " (" + f["partner_country"].fillna("?") + ")")
                 .groupby("municipality_id")["label"]
