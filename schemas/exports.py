@@ -58,6 +58,10 @@ class Dataset:
     description: str
     columns: dict[str, str]  # name -> type (TYPES), in the view's order
     sources: Sourcing | None = None  # None: aggregates and the warehouse's own records
+    #: unique per row: Table Schema `primaryKey` (so BI tools and Frictionless can check it)
+    primary_key: tuple[str, ...] = ()
+    #: (column, dataset, its column): what the column points at — Table Schema `foreignKeys`
+    references: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def fields(self) -> dict[str, str]:
@@ -77,7 +81,10 @@ DATASETS: tuple[Dataset, ...] = (
         {**_s("partnership_key", "municipality_id", "municipality", "kind", "country_code", "ags", "land",
               "partner_id", "partner", "partner_kind", "partner_country", "partner_land", "relation_type"),
          "since": "int", "until": "int", "sources": "string", "valid_from": "timestamp"},
-        SourcesColumn("sources")),
+        SourcesColumn("sources"),
+        primary_key=("partnership_key", "municipality_id"),
+        references=(("municipality_id", "municipalities", "municipality_id"),
+                    ("partner_id", "municipalities", "municipality_id"))),
     Dataset(
         "networks_per_municipality",
         "SELECT * FROM networks_per_municipality ORDER BY municipality_id, network",
@@ -85,7 +92,9 @@ DATASETS: tuple[Dataset, ...] = (
         {**_s("municipality_id", "member_name", "member_kind", "country_code", "ags", "network", "network_name",
               "network_acronym", "status", "role"),
          "since_year": "int", "since_date": "date", "until_year": "int", "valid_from": "timestamp"},
-        StatedBy("membership", ("network", "municipality_id"))),
+        StatedBy("membership", ("network", "municipality_id")),
+        primary_key=("network", "municipality_id"),
+        references=(("municipality_id", "municipalities", "municipality_id"),)),
     Dataset(
         "members_per_network_country",
         "SELECT * FROM members_per_network_country "
@@ -108,17 +117,17 @@ DATASETS: tuple[Dataset, ...] = (
          "closes": "date", "deadlines": "string", "deadline_model": "string", "budget_eur": "float",
          "min_contribution_eur": "float", "max_contribution_eur": "float", "expected_grants": "int",
          "themes": "string", "call_url": "string", "valid_from": "timestamp"},
-        KeyPrefix("call_key")),
+        KeyPrefix("call_key"), primary_key=("call_key",)),
     Dataset(
         "coverage_by_land",
         "SELECT * FROM coverage_by_land ORDER BY land",
         "Current partnerships with a side in each Land, next to the RGRE's count (2024).",
-        {"land": "string", "partnerships": "int", "rgre_count": "int"}),
+        {"land": "string", "partnerships": "int", "rgre_count": "int"}, primary_key=("land",)),
     Dataset(
         "coverage_by_size",
         "SELECT * FROM coverage_by_size ORDER BY size_class",
         "Official municipalities with at least one current partnership, by population class.",
-        {"size_class": "string", "municipalities": "int", "with_partnership": "int", "percent": "float"}),
+        {"size_class": "string", "municipalities": "int", "with_partnership": "int", "percent": "float"}, primary_key=("size_class",)),
     Dataset(
         "run_changes",
         "SELECT * FROM run_changes ORDER BY run_at, run_id, domain, relation_key, change",
@@ -131,14 +140,15 @@ DATASETS: tuple[Dataset, ...] = (
         {**_s("domain", "relation_key", "source", "record_key", "source_url"), "is_current": "bool",
          "first_seen": "timestamp", "changed_at": "timestamp", "ended_at": "timestamp",
          **_s("licence_id", "licence", "attribution")},
-        SourcesColumn("source")),
+        SourcesColumn("source"),
+        primary_key=("domain", "source", "record_key"), references=(("source", "source", "source"),)),
     Dataset(
         "source",
         "SELECT source, domain, url, licence_id, licence, attribution, recorded, updated_at FROM source "
         "ORDER BY source",
         "The sources with their licence and how to credit them.",
         {**_s("source", "domain", "url", "licence_id", "licence", "attribution", "recorded"),
-         "updated_at": "timestamp"}),
+         "updated_at": "timestamp"}, primary_key=("source",)),
     Dataset(
         "municipalities",
         "SELECT municipality_id, name, kind, country_code, ags, official_name, region_name, district_name, "
@@ -148,5 +158,5 @@ DATASETS: tuple[Dataset, ...] = (
         {**_s("municipality_id", "name", "kind", "country_code", "ags", "official_name", "region_name",
               "district_name"), "geonames_id": "int", "wikidata_qid": "string", "latitude": "float",
          "longitude": "float", "population": "int", "match_method": "string", "match_status": "string"},
-        IdentitySources()),
+        IdentitySources(), primary_key=("municipality_id",)),
 )

@@ -181,6 +181,29 @@ def test_parquet_reads_typed_in_pandas_and_duckdb(warehouse, tmp_path):
     assert duckdb_types(f"SELECT * FROM read_parquet('{out / 'provenance.parquet'}')")["is_current"] == "BOOLEAN"
 
 
+def test_the_declared_keys_hold_in_the_files_and_datapackage_names_them(warehouse, tmp_path):
+    out = tmp_path / "export"
+    export(warehouse, out, "parquet")
+    package = json.loads((out / "datapackage.json").read_text(encoding="utf-8"))
+    schemas = {resource["name"]: resource["schema"] for resource in package["resources"]}
+    assert schemas["partnership_sides"]["primaryKey"] == ["partnership_key", "municipality_id"]
+    assert {"fields": ["partner_id"], "reference": {"resource": "municipalities", "fields": ["municipality_id"]}} \
+        in schemas["partnership_sides"]["foreignKeys"]
+    checked = 0
+    for dataset in DATASETS:
+        file = f"read_parquet('{out / dataset.name}.parquet')"
+        if dataset.primary_key:
+            columns = ", ".join(dataset.primary_key)
+            duplicates = duckdb.sql(f"SELECT {columns}, COUNT(*) FROM {file} GROUP BY ALL HAVING COUNT(*) > 1")
+            assert duplicates.fetchall() == [], dataset.name
+        for column, target, target_column in dataset.references:
+            dangling = duckdb.sql(f"SELECT {column} FROM {file} WHERE {column} IS NOT NULL AND {column} NOT IN "
+                                  f"(SELECT {target_column} FROM read_parquet('{out / target}.parquet'))")
+            assert dangling.fetchall() == [], (dataset.name, column)
+            checked += duckdb.sql(f"SELECT COUNT({column}) FROM {file}").fetchall()[0][0]
+    assert checked > 10  # the references were checked on real rows, not on empty files
+
+
 def test_csv_reads_typed_in_duckdb_and_pandas(warehouse, tmp_path):
     out = tmp_path / "export"
     rows = export(warehouse, out, "csv")

@@ -306,7 +306,7 @@ def datapackage(written: list[Written], fmt: str, sources: pd.DataFrame, frames:
         frame = frames[dataset.name]
         resource = {"name": dataset.name, "path": file.file, "format": fmt, "description": dataset.description,
                     "bytes": file.bytes, "hash": f"sha256:{file.sha256}",
-                    "rows": file.rows, "schema": {"fields": _fields(dataset, fmt)}}
+                    "rows": file.rows, "schema": _table_schema(dataset, fmt)}
         if fmt == "csv":
             resource.update(mediatype="text/csv", encoding="utf-8")
         else:
@@ -326,6 +326,16 @@ def datapackage(written: list[Written], fmt: str, sources: pd.DataFrame, frames:
                     for r in sources.itertuples()],
         "resources": resources,
     }
+
+
+def _table_schema(dataset: Dataset, fmt: str) -> dict:
+    schema: dict = {"fields": _fields(dataset, fmt)}
+    if dataset.primary_key:
+        schema["primaryKey"] = list(dataset.primary_key)
+    if dataset.references:
+        schema["foreignKeys"] = [{"fields": [column], "reference": {"resource": dataset_name, "fields": [target]}}
+                                 for column, dataset_name, target in dataset.references]
+    return schema
 
 
 def _fields(dataset: Dataset, fmt: str) -> list[dict]:
