@@ -265,12 +265,10 @@ def memberships(
                                   help="Warehouse URL (default: the SQLite warehouse in CITYLINKS_HOME)."),
 ) -> None:
     """Print one municipality's city networks: since, status, role and the sources stating each."""
-    from warehouse import load as wh
     from warehouse.read import find_municipalities, memberships_of
 
-    engine = wh.make_engine(_existing_warehouse(warehouse))
+    engine = _reading_engine(_existing_warehouse(warehouse))
     try:
-        wh.check_reachable(engine)
         found = find_municipalities(engine, municipality)
         if found.empty:
             raise CliError(f"no municipality named {municipality!r} in the warehouse (try its AGS or the name "
@@ -306,22 +304,18 @@ def calls(
                                   help="Warehouse URL (default: the SQLite warehouse in CITYLINKS_HOME)."),
 ) -> None:
     """Calls for proposals in the warehouse, soonest deadline first, with the days left."""
-    from datetime import date
-
     import pandas as pd
 
-    from schemas.funding import THEMES
-    from warehouse import load as wh
+    from schemas.funding import THEMES, deadline_day
     from warehouse.read import current_calls
 
     if output not in ("table", "csv", "json"):
         raise CliError(f"--format must be table, csv or json; got {output!r}", EXIT_USAGE)
     if theme is not None and theme not in THEMES:
         raise CliError(f"unknown theme {theme!r}; known: {', '.join(THEMES)}", EXIT_USAGE)
-    engine = wh.make_engine(_existing_warehouse(warehouse))
+    engine = _reading_engine(_existing_warehouse(warehouse))
     try:
-        wh.check_reachable(engine)
-        rows = current_calls(engine, today=date.today(), open_only=open_only, theme=theme,
+        rows = current_calls(engine, today=deadline_day(), open_only=open_only, theme=theme,
                              closing_within=closing_within)
     finally:
         engine.dispose()
@@ -350,22 +344,18 @@ def export(
     import time
 
     from warehouse import export as exports
-    from warehouse import load as wh
 
     if output not in exports.FORMATS:
         raise CliError(f"--format must be {' or '.join(exports.FORMATS)}; got {output!r}", EXIT_USAGE)
     url = _existing_warehouse(warehouse)
     started = time.monotonic()
-    engine = wh.make_engine(url)
+    engine = _reading_engine(url)
     try:
-        wh.check_reachable(engine)
         written = exports.export_warehouse(engine, to, output)
     except exports.NoRunYet as exc:
         raise CliError(f"nothing to export: {exc} ({settings.redact(url)})", EXIT_USAGE) from None
     except exports.ExportRefused as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    except wh.WarehouseUnreachable as exc:
-        raise CliError(f"{exc} ({settings.redact(url)})", EXIT_CONFIG) from None
     finally:
         engine.dispose()
     for file in written:
@@ -385,20 +375,16 @@ def report(
 ) -> None:
     """Write the HTML report of the warehouse's latest run (each run writes its own) and print its path."""
     from flows.run_report import write_report
-    from warehouse import load as wh
     from warehouse.report_data import latest_run_id
 
     url = _existing_warehouse(warehouse)
-    engine = wh.make_engine(url)
+    engine = _reading_engine(url)
     try:
-        wh.check_reachable(engine)
         run_id = latest_run_id(engine)
         if run_id is None:
             raise CliError(f"no run in the warehouse yet ({settings.redact(url)}): run `citylinks run` first",
                            EXIT_USAGE)
         path = write_report(engine, run_id, to or settings.report_dir(url), keep=settings.reports_kept())
-    except wh.WarehouseUnreachable as exc:
-        raise CliError(f"{exc} ({settings.redact(url)})", EXIT_CONFIG) from None
     finally:
         engine.dispose()
     typer.echo(str(path))
@@ -412,6 +398,26 @@ def _existing_warehouse(given: str | None) -> str:
     if missing:
         raise CliError(f"no warehouse at {missing}: run `citylinks run` first", EXIT_USAGE)
     return url
+
+
+def _reading_engine(url: str):
+    """An engine on a reachable warehouse at this code's schema revision. Reading commands never
+    migrate (a run does): an older warehouse is named, not read with wrong columns."""
+    from warehouse import load as wh
+
+    engine = wh.make_engine(url)
+    try:
+        wh.check_reachable(engine)
+        revision, head = wh.schema_revision(engine), wh.head_revision()
+    except wh.WarehouseUnreachable as exc:
+        engine.dispose()
+        raise CliError(f"{exc} ({settings.redact(url)})", EXIT_CONFIG) from None
+    if revision != head:
+        engine.dispose()
+        state = "has no tables yet" if revision is None else f"is at schema revision {revision}, this code reads {head}"
+        raise CliError(f"the warehouse {settings.redact(url)} {state}: run `citylinks run` first (it migrates, "
+                       "then loads)", EXIT_USAGE)
+    return engine
 
 
 def _missing_sqlite_file(url: str) -> str | None:

@@ -199,13 +199,12 @@ def publish(outcomes: list[SourceOutcome], quality: dict[str, list], rejected: d
 
 def _funding(url: str):
     """(calls closing within 60 days, programmes open to municipalities); None if unreadable."""
-    from datetime import date
-
+    from schemas.funding import deadline_day
     from warehouse.read import current_calls, programmes_for_municipalities
 
     engine = wh.make_engine(url)
     try:
-        return current_calls(engine, today=date.today(), closing_within=60), programmes_for_municipalities(engine)
+        return current_calls(engine, today=deadline_day(), closing_within=60), programmes_for_municipalities(engine)
     except Exception as exc:  # noqa: BLE001 - a report, never a reason to fail the run
         get_run_logger().warning("funding report skipped: %s", describe_error(exc))
         return None
@@ -306,6 +305,7 @@ def nightly(
         with exclusive_run(engine, run_id, lock_wait_seconds):
             outcomes, quality, rejected = _sync(engine, url, run_id, names, mode, recordings, retry_delays,
                                       source_options or {}, max_reject_share, max_shrink)
+            _report(url, run_id)  # still under the lock: the report shows this run's state, no later one's
     except WarehouseBusy as exc:
         return _failed_to_start(exc)
     except (KeyboardInterrupt, TerminationSignal) as exc:
@@ -318,7 +318,6 @@ def nightly(
     finally:
         engine.dispose()
     publish(outcomes, quality, rejected, shown, _coverage(url), _funding(url))
-    _report(url, run_id)
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
         sources = sum(o.is_source for o in outcomes)

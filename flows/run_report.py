@@ -3,6 +3,7 @@ newest reports on disk. Used by the nightly flow (after loading) and `citylinks 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +15,8 @@ from transforms.report import map_points, partner_countries, quarantine_by_reaso
 from warehouse.report_data import read_report_frames
 
 LATEST = "latest.html"
+#: The names write_report gives: only these are ever pruned, never a file someone else put there.
+REPORT_NAME = re.compile(r"report-\d{8}T\d{6}Z-[0-9A-Za-z-]{1,8}\.html")
 
 
 def build_report(engine: Engine, run_id: str, *, now: datetime | None = None) -> str:
@@ -29,14 +32,15 @@ def build_report(engine: Engine, run_id: str, *, now: datetime | None = None) ->
 
 def write_report(engine: Engine, run_id: str, directory: Path, *, keep: int, now: datetime | None = None) -> Path:
     """The report as `report-<time>-<run>.html` and `latest.html`, each written whole (a reader
-    never sees half a file); older reports beyond `keep` are removed."""
+    never sees half a file); the oldest of its own reports beyond `keep` are removed."""
     now = now or datetime.now(timezone.utc)
     html = build_report(engine, run_id, now=now)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"report-{now:%Y%m%dT%H%M%SZ}-{run_id[:8]}.html"
     for target in (path, directory / LATEST):
         _write_whole(target, html)
-    for old in sorted(directory.glob("report-*.html"))[:-keep]:
+    ours = sorted(p for p in directory.glob("report-*.html") if REPORT_NAME.fullmatch(p.name) and p != path)
+    for old in ours[:max(0, len(ours) - (keep - 1))]:  # the one just written counts as one of `keep`
         old.unlink(missing_ok=True)
     return path
 

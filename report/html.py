@@ -34,11 +34,18 @@ def _environment() -> Environment:
                               trim_blocks=True, lstrip_blocks=True)
     environment.filters["thousands"] = lambda n: "" if n is None or pd.isna(n) else f"{int(n):,}"
     environment.filters["country"] = country_name
+    environment.filters["web_url"] = web_url
     return environment
 
 
 def _asset(name: str) -> str:
     return files("report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def web_url(url: str | None) -> str:
+    """Only http(s) addresses become links: escaping does not stop a `javascript:` URL."""
+    text = (url or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else ""
 
 
 def country_name(code: str | None) -> str:

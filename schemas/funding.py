@@ -1,6 +1,8 @@
 """Vocabularies of the funding domain, shared by its sources, transforms and suites."""
 from __future__ import annotations
 
+from datetime import date, datetime, timezone
+
 #: Themes a programme is tagged with (each tag with the rule that set it).
 THEMES = ("partnership", "development_cooperation", "climate", "europe_citizenship", "integration", "ukraine",
           "youth", "culture", "middle_east", "maghreb", "governance")
@@ -15,3 +17,9 @@ DEADLINE_KINDS = ("date", "annual", "rolling", "ended")
 LAENDER = ("Baden-Württemberg", "Bayern", "Berlin", "Brandenburg", "Bremen", "Hamburg", "Hessen",
            "Mecklenburg-Vorpommern", "Niedersachsen", "Nordrhein-Westfalen", "Rheinland-Pfalz", "Saarland", "Sachsen",
            "Sachsen-Anhalt", "Schleswig-Holstein", "Thüringen")
+
+
+def deadline_day() -> date:
+    """The day deadlines are compared with, everywhere (staging, views, CLI, report): the UTC
+    date — the views' SQL uses the same on SQLite and PostgreSQL, whatever the machine's zone."""
+    return datetime.now(timezone.utc).date()

@@ -196,3 +196,24 @@ def test_reading_commands_on_a_missing_warehouse_say_so_and_create_nothing(tmp_p
         result = runner.invoke(app, [*command, "--warehouse", url])
         assert result.exit_code == 2 and "no warehouse at" in result.output, (command, result.output)
     assert not (tmp_path / "none").exists()
+
+
+def test_reading_commands_name_a_warehouse_at_an_older_schema_instead_of_reading_it(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    from warehouse import load as wh
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    engine = wh.make_engine(url)
+    config = Config()
+    config.set_main_option("script_location", str(wh.MIGRATIONS))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0012")
+    engine.dispose()
+    for command_line in (["report"], ["calls"], ["memberships", "Köln"],
+                         ["export", "--format", "csv", "--to", str(tmp_path / "out")]):
+        result = runner.invoke(app, [*command_line, "--warehouse", url])
+        assert result.exit_code == 2, (command_line, result.output)
+        assert "is at schema revision 0012" in result.output and "citylinks run" in result.output

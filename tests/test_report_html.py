@@ -113,3 +113,13 @@ def test_source_text_cannot_inject_markup_into_the_report():
 
 def test_country_names_read_well():
     assert country_name("FR") == "France" and country_name(None) == "unknown" and country_name("XK") == "XK"
+
+
+def test_only_web_addresses_become_links():
+    sources = pd.DataFrame([{"source": "evil", "licence": "x", "licence_id": None, "attribution": "y",
+                             "url": "javascript:alert(document.cookie)"},
+                            {"source": "good", "licence": "x", "licence_id": None, "attribution": "y",
+                             "url": "https://example.org/list"}])
+    html = render(content(sources=sources))
+    assert "javascript:" not in html.split("<script>", 1)[0]
+    assert '<a href="https://example.org/list">good</a>' in html and "<td>evil</td>" in html

@@ -15,7 +15,7 @@ import pandas as pd
 
 from schemas import warehouse as W
 from schemas.funders import alias_pattern, aliases
-from schemas.funding import LAENDER, THEMES
+from schemas.funding import LAENDER, THEMES, deadline_day
 from schemas.records import REJECT_REASON
 from schemas.warehouse import CALL_TRACKED, PROGRAMME_TRACKED, row_hash
 from transforms import partnerships as P
@@ -156,7 +156,7 @@ def stage_funding(raw: pd.DataFrame, *, today: date | None = None) -> StagedSour
     from transforms.funding_text import funding_facts
 
     source, ok, rejected, collapsed = _prepared(raw)
-    facts = funding_facts(ok, today or date.today())
+    facts = funding_facts(ok, today or deadline_day())
     programmes = pd.concat([
         ok.drop(columns=[c for c in (*EXTRACTED, "deadline_kind", REJECT_REASON) if c in ok]),
         region_levels(ok["region"], ok["funder"]), eligible_classes(ok["eligible"]),
@@ -235,7 +235,7 @@ def call_status(stated: pd.Series, opens: pd.Series, closes: pd.Series, today: d
 def stage_calls(raw: pd.DataFrame, *, today: date | None = None) -> StagedSource:
     """One source's calls → `funding_call_source` rows: status on the run's day, themes by rule,
     the suite (dates in order, amounts ≥ 0, absolute URLs, status consistent with the dates)."""
-    today = today or date.today()
+    today = today or deadline_day()
     source, ok, rejected, collapsed = _prepared(raw)
     calls = ok.drop(columns=[REJECT_REASON]).assign(
         call_key=(ok["source"] + ":" + ok["record_key"]).astype("string"),

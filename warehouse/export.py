@@ -15,7 +15,6 @@ import re
 import shutil
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -41,7 +40,7 @@ from schemas.exports import (
 )
 from schemas.licences import LICENCES, Licence
 from warehouse.history import compose_key, split_key
-from warehouse.rows import read_frame
+from warehouse.rows import read_frame, read_snapshot
 
 FORMATS = ("parquet", "csv")
 #: The package name that marks a directory as a previous export (which may be replaced).
@@ -80,7 +79,7 @@ def export_warehouse(engine: Engine, target: Path, fmt: str, *, now: datetime | 
     target = Path(target).absolute()
     refuse_foreign(target)
     now = now or datetime.now(timezone.utc)
-    with _snapshot(engine) as conn:
+    with read_snapshot(engine) as conn:
         run = last_run(conn)
         sources = read_frame(conn, select(W.source).order_by(W.source.c.source))
         licence_of = dict(zip(sources["source"], sources["licence_id"].fillna(UNKNOWN_LICENCE)))
@@ -103,18 +102,6 @@ def export_warehouse(engine: Engine, target: Path, fmt: str, *, now: datetime | 
 
 
 # --- reading: one snapshot, every column cast to its declared type ----------------------------
-
-
-@contextmanager
-def _snapshot(engine: Engine):
-    """One read transaction for every file: an export taken while a run loads shows one state."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-            yield conn
-        return
-    with engine.connect() as conn:
-        conn.exec_driver_sql("BEGIN")  # pysqlite opens no transaction for reads by itself
-        yield conn
 
 
 def last_run(conn) -> dict:

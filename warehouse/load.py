@@ -115,6 +115,16 @@ def create_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def schema_revision(engine: Engine) -> str | None:
+    """The warehouse's Alembic revision; None for a warehouse without one (empty, or pre-migrations)."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def head_revision() -> str:
     from alembic.config import Config
     from alembic.script import ScriptDirectory

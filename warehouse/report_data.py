@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
-from warehouse.rows import read_frame
+from warehouse.rows import read_frame, read_snapshot
 
 
 @dataclass
@@ -24,7 +24,10 @@ class ReportFrames:
 
 
 def latest_run_id(engine: Engine) -> str | None:
+    """The newest run; None where no run has written the warehouse (or it has no tables yet)."""
     with engine.connect() as conn:
+        if not inspect(conn).has_table("load_run"):
+            return None
         return conn.execute(text("SELECT run_id FROM load_run ORDER BY started_at DESC, run_id LIMIT 1")).scalar()
 
 
@@ -55,7 +58,7 @@ def read_report_frames(engine: Engine, run_id: str) -> ReportFrames:
         "calls": "SELECT COUNT(*) FROM funding_call WHERE is_current",
         "identities": "SELECT COUNT(*) FROM municipality WHERE merged_into IS NULL",
     }
-    with engine.connect() as conn:
+    with read_snapshot(engine) as conn:
         frames = {name: read_frame(conn, _bound(sql, run_id)) for name, sql in queries.items()}
         totals = {name: int(conn.execute(text(sql)).scalar() or 0) for name, sql in totals_sql.items()}
     return ReportFrames(totals=totals, **frames)

@@ -2,10 +2,24 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pandas as pd
-from sqlalchemy import JSON, Select, false, select
+from sqlalchemy import JSON, Engine, Select, false, select
 from sqlalchemy.engine import Connection
+
+
+@contextmanager
+def read_snapshot(engine: Engine):
+    """One read transaction for several queries: an export or a report taken while a run loads
+    shows one state of the warehouse, not a mix."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("BEGIN")  # pysqlite opens no transaction for reads by itself
+        yield conn
 
 
 def read_frame(conn: Connection, statement) -> pd.DataFrame:
