@@ -79,17 +79,22 @@ def export_warehouse(engine: Engine, target: Path, fmt: str, *, now: datetime | 
     target = Path(target).absolute()
     refuse_foreign(target)
     now = now or datetime.now(timezone.utc)
-    with read_snapshot(engine) as conn:
-        run = last_run(conn)
-        sources = read_frame(conn, select(W.source).order_by(W.source.c.source))
-        licence_of = dict(zip(sources["source"], sources["licence_id"].fillna(UNKNOWN_LICENCE)))
-        frames = {d.name: read_dataset(conn, d, licence_of) for d in DATASETS}
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex[:8]}")
     staging.mkdir()
     try:
-        written = [_write(staging, d, frames[d.name], fmt) for d in DATASETS]
-        package = datapackage(written, fmt, sources, frames, run, now)
+        with read_snapshot(engine) as conn:
+            run = last_run(conn)
+            sources = read_frame(conn, select(W.source).order_by(W.source.c.source))
+            licence_of = dict(zip(sources["source"], sources["licence_id"].fillna(UNKNOWN_LICENCE)))
+            written, licence_rows = [], {}
+            for dataset in DATASETS:  # one dataset in memory at a time: read, write, keep its licence counts
+                frame = read_dataset(conn, dataset, licence_of)
+                written.append(_write(staging, dataset, frame, fmt))
+                if LICENCES_COLUMN in frame:
+                    licence_rows[dataset.name] = licence_counts(frame)
+                del frame
+        package = datapackage(written, fmt, sources, licence_rows, run, now)
         (staging / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n",
                                                   encoding="utf-8")
         (staging / "ATTRIBUTION.md").write_text(attribution_text(package, sources), encoding="utf-8")
@@ -99,9 +104,6 @@ def export_warehouse(engine: Engine, target: Path, fmt: str, *, now: datetime | 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return written
-
-
-# --- reading: one snapshot, every column cast to its declared type ----------------------------
 
 
 def last_run(conn) -> dict:
@@ -285,12 +287,11 @@ def csv_text(frame: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def datapackage(written: list[Written], fmt: str, sources: pd.DataFrame, frames: dict[str, pd.DataFrame],
+def datapackage(written: list[Written], fmt: str, sources: pd.DataFrame, licence_rows: dict[str, dict[str, int]],
                 run: dict, now: datetime) -> dict:
     """The Frictionless Data Package: a resource per file with its typed fields and licences."""
     resources, used = [], set()
     for dataset, file in zip(DATASETS, written):
-        frame = frames[dataset.name]
         resource = {"name": dataset.name, "path": file.file, "format": fmt, "description": dataset.description,
                     "bytes": file.bytes, "hash": f"sha256:{file.sha256}",
                     "rows": file.rows, "schema": _table_schema(dataset, fmt)}
@@ -298,8 +299,8 @@ def datapackage(written: list[Written], fmt: str, sources: pd.DataFrame, frames:
             resource.update(mediatype="text/csv", encoding="utf-8")
         else:
             resource["mediatype"] = "application/vnd.apache.parquet"
-        if LICENCES_COLUMN in frame:
-            counts = licence_counts(frame)
+        if dataset.name in licence_rows:
+            counts = licence_rows[dataset.name]
             used |= set(counts)
             resource["licenses"] = [licence_entry(i) for i in sorted(counts)]
             resource["licence_rows"] = counts
