@@ -23,7 +23,7 @@ def build_report(engine: Engine, run_id: str, *, now: datetime | None = None) ->
     frames = read_report_frames(engine, run_id)
     started = frames.run["started_at"].min() if len(frames.run) else None
     return render(ReportContent(
-        run_id=run_id, run_started=_stamp(started), written_at=_stamp(now or datetime.now(timezone.utc)),
+        run_id=run_id, run_started=_stamp(started), previous_run=_previous(frames.previous), written_at=_stamp(now or datetime.now(timezone.utc)),
         totals=frames.totals, points=map_points(frames.municipalities, frames.sides, frames.memberships),
         coverage_by_land=frames.coverage_by_land, coverage_by_size=frames.coverage_by_size,
         partner_countries=partner_countries(frames.sides), changes=frames.changes, run=frames.run,
@@ -54,6 +54,13 @@ def _write_whole(target: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _previous(previous) -> str:
+    if previous.empty:
+        return ""
+    row = previous.iloc[0]
+    return f"the run of {_stamp(row['started_at'])} ({str(row['run_id'])[:8]})"
 
 
 def _stamp(value) -> str:

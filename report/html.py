@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 class ReportContent:
     run_id: str
     run_started: str
+    previous_run: str  # "the run of <time> (<id>)", or "" for a warehouse's first run
     written_at: str
     totals: dict[str, int]
     points: pd.DataFrame  # transforms.report.map_points

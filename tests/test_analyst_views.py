@@ -32,6 +32,13 @@ def test_the_run_report_renders_from_either_backend(engine):
     html = build_report(engine, "run-7")
     assert 'content="run-7"' in html and "eu_funding_tenders" in html
     assert "LicenseRef-EU-Reuse-2011-833" in html  # the sources table, from the source table
+    assert "The warehouse's first run" in html
+    later = recorded_calls()
+    later.loc[0, "title"] = "A retitled topic"
+    load_calls(engine, later, run_id="run-8")
+    html = build_report(engine, "run-8")
+    assert "Compared with the run of" in html and "(run-7)" in html
+    assert "<td>funding_call</td><td>changed</td>" in html  # the retitled topic, one new version
 
 
 def test_the_deadline_day_is_the_utc_date_on_both_backends_whatever_the_sessions_zone(engine):

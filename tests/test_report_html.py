@@ -72,6 +72,7 @@ def test_quarantine_by_reason_counts_what_this_run_rejected_first():
 def content(**changes) -> ReportContent:
     base = dict(
         run_id="run-1", run_started="2026-11-25 06:00 UTC", written_at="2026-11-25 06:02 UTC",
+        previous_run="the run of 2026-11-24 06:00 UTC (run-0)",
         totals={"partnerships": 5, "memberships": 2, "programmes": 0, "calls": 0, "identities": 9},
         points=map_points(MUNICIPALITIES, SIDES, MEMBERSHIPS),
         coverage_by_land=pd.DataFrame([{"land": "Nordrhein-Westfalen", "partnerships": 5, "rgre_count": 1000},
@@ -98,6 +99,7 @@ def test_render_embeds_every_point_and_the_tables():
     assert [p[0] for p in points] == ["Köln", "Bielefeld"] and points[0][4:6] == [3, 2]
     assert "France" in html and "nothing: every relation is as the run before left it" in html
     assert "no row is in quarantine" in html and 'class="failed"' in html
+    assert "Compared with the run of 2026-11-24 06:00 UTC (run-0)." in html
     assert "CC-BY-SA-4.0" in html and "Wikipedia contributors" in html
     assert "<script src=" not in html and "<link " not in html  # self-contained: opens offline
 

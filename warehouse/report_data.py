@@ -21,6 +21,7 @@ class ReportFrames:
     changes: pd.DataFrame  # run_changes of the run, counted per domain and change
     quarantine: pd.DataFrame  # source, reason, first_run_id
     sources: pd.DataFrame  # the source table: licence and credit
+    previous: pd.DataFrame  # the run before this one (run_id, started_at): what "changed" is measured against
 
 
 def latest_run_id(engine: Engine) -> str | None:
@@ -50,6 +51,9 @@ def read_report_frames(engine: Engine, run_id: str) -> ReportFrames:
                     "GROUP BY domain, change ORDER BY domain, change"),
         "quarantine": "SELECT source, reason, first_run_id FROM quarantine",
         "sources": "SELECT source, licence, licence_id, attribution, url FROM source ORDER BY source",
+        "previous": ("SELECT run_id, MIN(started_at) AS started_at FROM load_run GROUP BY run_id "
+                     "HAVING MIN(started_at) < (SELECT MIN(started_at) FROM load_run WHERE run_id = :run_id) "
+                     "ORDER BY MIN(started_at) DESC LIMIT 1"),
     }
     totals_sql = {
         "partnerships": "SELECT COUNT(*) FROM partnership WHERE is_current",
