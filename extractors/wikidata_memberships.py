@@ -20,17 +20,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from extractors.base import JSON_TYPES, SPARQL_TYPES, EmptyResult, SourceChanged, SourceInfo, response_time
-from extractors.wikidata_twinnings import (  # the Wikidata value formats, parsed in one place
+from extractors.wikidata import (
     ENDPOINT,
     ENTITY_PREFIX,
-    _entity_label,
-    _load,
-    _qualifier_time,
-    _string_claim,
-    _time,
-    _wkt_point,
+    entity_label,
     entity_objects,
+    load_json,
+    qualifier_time,
     sparql_rows,
+    string_claim,
+    wikidata_time,
+    wkt_point,
 )
 from schemas.networks import network_qids
 from schemas.records import MEMBERSHIP_ASSERTION
@@ -89,11 +89,11 @@ def extract(http, entities: list[str] | None = None) -> list[dict]:
 
 def parse(content: bytes | str | dict, *, url: str = ENDPOINT, extracted_at: datetime | None = None) -> list[dict]:
     """SPARQL results of the live query, or entity JSON (told apart by their shape)."""
-    document = _load(content, url)
+    document = load_json(content, url, SOURCE.name)
     if "results" not in document:
         return parse_entities(document, url=url, extracted_at=extracted_at)
     extracted_at = extracted_at or datetime.now(timezone.utc)
-    variables, rows = sparql_rows(document, url=url)
+    variables, rows = sparql_rows(document, url=url, source=SOURCE.name)
     missing = [v for v in VARIABLES if v not in variables]
     if missing:
         raise SourceChanged(f"{SOURCE.name}: the query's results from {url} lack {', '.join(missing)}")
@@ -101,12 +101,12 @@ def parse(content: bytes | str | dict, *, url: str = ENDPOINT, extracted_at: dat
     records = []
     for row in rows:
         qid = _qid(row.get("member"))
-        lat, lon = _wkt_point(row.get("coord"))
+        lat, lon = wkt_point(row.get("coord"))
         records.append(_record(
             record_key=_statement_id(row.get("stmt")) or f"{qid}-{_qid(row.get('network'))}",
             network=networks.get(_qid(row.get("network"))), name=row.get("memberLabel"), qid=qid,
             ags=row.get("ags"), country=row.get("countryCode"), lat=lat, lon=lon,
-            since=_time(row.get("start"), row.get("startPrecision")), until=_time(row.get("end"), row.get("endPrecision")),
+            since=wikidata_time(row.get("start"), row.get("startPrecision")), until=wikidata_time(row.get("end"), row.get("endPrecision")),
             extracted_at=extracted_at))
     if not records:
         raise EmptyResult(f"{SOURCE.name}: no member of any of the {len(networks)} networks at {url}")
@@ -119,7 +119,7 @@ def parse_entities(content: bytes | str | dict, *, url: str, extracted_at: datet
     networks, records, skipped = network_qids(), [], 0
     for entity in entity_objects(content, url=url, source=SOURCE.name):
         claims = entity.get("claims", {})
-        ags = _string_claim(claims, "P439")
+        ags = string_claim(claims, "P439")
         lat, lon = _entity_point(claims)
         for statement in claims.get("P463", []):
             target = ((statement.get("mainsnak", {}).get("datavalue") or {}).get("value") or {}).get("id")
@@ -131,8 +131,8 @@ def parse_entities(content: bytes | str | dict, *, url: str, extracted_at: datet
             qualifiers = statement.get("qualifiers", {})
             records.append(_record(
                 record_key=statement.get("id") or f"{entity.get('id')}-{target}", network=networks[target],
-                name=_entity_label(entity), qid=entity.get("id"), ags=ags, country="DE" if ags else None,
-                lat=lat, lon=lon, since=_qualifier_time(qualifiers, "P580"), until=_qualifier_time(qualifiers, "P582"),
+                name=entity_label(entity), qid=entity.get("id"), ags=ags, country="DE" if ags else None,
+                lat=lat, lon=lon, since=qualifier_time(qualifiers, "P580"), until=qualifier_time(qualifiers, "P582"),
                 extracted_at=extracted_at))
     if skipped:
         log.info("%s: %d P463 statement(s) name organisations outside schemas/networks.yaml; skipped",

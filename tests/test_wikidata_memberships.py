@@ -63,3 +63,8 @@ def test_a_sparql_answer_without_the_querys_variables_is_a_changed_source():
     other = bundled_path("POST", req["url"], data=req["data"]).read_bytes()
     with pytest.raises(SourceChanged, match="lack"):
         wm.parse(other, url=wm.ENDPOINT)
+
+
+def test_a_response_that_is_not_json_fails_this_source_by_its_own_name():
+    with pytest.raises(SourceChanged, match=r"^wikidata_memberships: response from https://q\.example is not"):
+        wm.parse(b"<html>rate limited</html>", url="https://q.example")

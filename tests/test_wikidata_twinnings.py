@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from extractors import wikidata
 from extractors import wikidata_twinnings as wd
 from extractors.base import EmptyResult, SourceChanged
 from schemas.records import PARTNERSHIP_ASSERTION
@@ -50,7 +51,8 @@ def test_live_shape_with_qualifiers_coordinates_and_duplicates():
 
 
 def test_optional_variables_absent_from_bindings_become_none():
-    variables, rows = wd.sparql_rows((FIXTURES / "sparql_results_films_optional_values.json").read_bytes(), url="x")
+    body = (FIXTURES / "sparql_results_films_optional_values.json").read_bytes()
+    variables, rows = wikidata.sparql_rows(body, url="x", source="test")
     assert any(row[v] is None for row in rows for v in variables)
     assert all(set(row) == set(variables) for row in rows)
 
@@ -102,10 +104,10 @@ def test_entity_api_error_is_a_changed_source():
 def test_german_german_statement_returned_by_both_union_branches_keeps_its_own_direction():
     """Weimar (owner of the statement) ↔ Trier: the reverse branch must not lend Trier's ids to Weimar."""
     def binding(city, city_label, ags, partner, partner_label, geonames=None, coord=None):
-        row = {"city": {"type": "uri", "value": wd.ENTITY_PREFIX + city},
+        row = {"city": {"type": "uri", "value": wikidata.ENTITY_PREFIX + city},
                "cityLabel": {"type": "literal", "value": city_label},
                "ags": {"type": "literal", "value": ags},
-               "partner": {"type": "uri", "value": wd.ENTITY_PREFIX + partner},
+               "partner": {"type": "uri", "value": wikidata.ENTITY_PREFIX + partner},
                "partnerLabel": {"type": "literal", "value": partner_label},
                "stmt": {"type": "uri", "value": "http://www.wikidata.org/entity/statement/Q3955-aaaa-bbbb"}}
         if geonames:
@@ -131,4 +133,4 @@ def test_german_german_statement_returned_by_both_union_branches_keeps_its_own_d
     ("-0500-01-01T00:00:00Z", "9", "-0500"),
 ])
 def test_times_keep_the_whole_year_at_their_precision(value, precision, written):
-    assert wd._time(value, precision) == written
+    assert wikidata.wikidata_time(value, precision) == written
