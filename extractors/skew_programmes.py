@@ -31,6 +31,7 @@ from pathlib import Path
 import yaml
 
 from extractors.base import SourceChanged, SourceInfo
+from schemas.curated import keyed_entries
 from schemas.funding import THEMES as FUNDING_THEMES
 from schemas.records import FUNDING_PROGRAMME
 
@@ -114,18 +115,11 @@ def read(text: str, *, name: str = PATH.name) -> tuple[dict[str, str], list[Prog
     sources = document.get("sources") or {}
     if not isinstance(sources, dict) or not all(isinstance(v, str) and v.strip() for v in sources.values()):
         raise ProgrammeFileError(f"{name}: 'sources' maps each key to its full citation (a text)")
-    programmes, keys = [], set()
-    for entry in document["programmes"]:
-        key = entry.get("key") if isinstance(entry, dict) else None
-        if not key or not isinstance(key, str) or key in keys:
-            raise ProgrammeFileError(f"{name}: programme key {key!r} missing or used twice")
-        keys.add(key)
+    programmes = []
+    for key, entry in keyed_entries(document["programmes"], what="programme", fields=FIELDS, file=name,
+                                    error=ProgrammeFileError):
         claims: list[Claim] = []
         for field, facts in entry.items():
-            if field == "key":
-                continue
-            if field not in FIELDS:
-                raise ProgrammeFileError(f"{name}: {key}: unknown field {field!r} (known: {', '.join(sorted(FIELDS))})")
             for fact in facts if isinstance(facts, list) else [facts]:
                 claims.extend(_claims(key, field, fact, sources, name))
         programme = Programme(key, tuple(claims))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from schemas.curated import keyed_entries
 from schemas.funding import REGION_LEVELS
 
 PATH = Path(__file__).with_name("funders.yaml")
@@ -22,18 +23,11 @@ def load(path: Path = PATH) -> list[dict]:
     """One `organisation` row per funder (kind 'funder'), every claim kept with its source."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     sources = document.get("sources") or {}
-    rows, keys = [], set()
-    for funder in document.get("funders") or []:
-        key = funder.get("key")
-        if not key or key in keys:
-            raise FunderFileError(f"{path.name}: funder key {key!r} missing or used twice")
-        keys.add(key)
+    rows = []
+    for key, funder in keyed_entries(document.get("funders"), what="funder", fields=FIELDS, file=path.name,
+                                     error=FunderFileError):
         row = {"organisation_key": f"funder:{key}", "kind": "funder", "claims": []}
         for field, fact in funder.items():
-            if field == "key":
-                continue
-            if field not in FIELDS:
-                raise FunderFileError(f"{path.name}: {key}: unknown field {field!r}")
             if not isinstance(fact, dict) or fact.get("source") not in sources:
                 raise FunderFileError(f"{path.name}: {key}.{field}: every fact needs a listed source (got {fact!r})")
             if field == "name":

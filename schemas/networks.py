@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from schemas.curated import keyed_entries
+
 PATH = Path(__file__).with_name("networks.yaml")
 FIELDS = frozenset({"name", "acronym", "founded", "founded_in", "secretariat", "secretariat_country", "website",
                     "scope", "admits", "themes", "part_of", "funded_by", "wikidata", "first_joins"})
@@ -34,17 +36,10 @@ def load(path: Path = PATH) -> tuple[dict[str, str], list[Claim]]:
     """(sources by key, every claim), checked."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     sources = document.get("sources") or {}
-    claims, keys = [], set()
-    for network in document.get("networks") or []:
-        key = network.get("key")
-        if not key or key in keys:
-            raise NetworkFileError(f"{path.name}: network key {key!r} missing or used twice")
-        keys.add(key)
+    claims = []
+    for key, network in keyed_entries(document.get("networks"), what="network", fields=FIELDS, file=path.name,
+                                      error=NetworkFileError):
         for field, facts in network.items():
-            if field == "key":
-                continue
-            if field not in FIELDS:
-                raise NetworkFileError(f"{path.name}: {key}: unknown field {field!r}")
             for fact in facts if isinstance(facts, list) else [facts]:
                 claims.extend(_claims(key, field, fact, sources, path))
     return sources, claims
