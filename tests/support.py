@@ -172,26 +172,13 @@ def xlsx_bytes(header, rows, title: str | None = None) -> bytes:
     return out.getvalue()
 
 
-#: Chromium flags for a machine with a closed network (no background connections, no sandbox as root).
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def chromium_path() -> str | None:
-    import shutil
-
-    configured = os.environ.get("CITYLINKS_CHROMIUM")
-    if configured:
-        return configured
-    return next(filter(None, (shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome"))),
-                None)
-
-
 @contextmanager
 def headless_chromium():
     """A real Chromium driven by Playwright (the system's browser: Playwright's own download needs
     a network). Skips with the reason where either is missing; fails instead under
     CITYLINKS_REQUIRE_BROWSER=1, as in CI."""
+    from report.screenshot import CHROMIUM_ARGS, chromium_path
+
     executable = chromium_path()
     problem = None if executable else "no Chromium found (apt-get install chromium, or set CITYLINKS_CHROMIUM)"
     try:
